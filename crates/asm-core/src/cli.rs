@@ -1,0 +1,51 @@
+//! What every binary does the same way: start logging, print one JSON document, and turn a
+//! result into one error line on stderr and an exit code (0 ok, 1 problem, 2 usage/config).
+
+use crate::logging::{self, LogTarget};
+use crate::{Error, Runtime};
+use serde::Serialize;
+use std::io::Write;
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_PROBLEM: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+/// Starts logging for `tool` (file `logs/asm_<tool>.log`, plus stderr when attended).
+pub fn start_logging(tool: &str, target: LogTarget, rt: &Runtime) {
+    logging::init(tool, target, &rt.paths, &rt.config);
+}
+
+/// Ends the process: the exit code of `Ok`, or one redacted error line and the error's code.
+pub fn exit(tool: &str, result: crate::Result<i32>) -> ! {
+    let code = match result {
+        Ok(code) => code,
+        Err(e) => report(tool, &e),
+    };
+    let _ = std::io::stdout().flush();
+    std::process::exit(code)
+}
+
+/// The one error printer: `asm_<tool>: error: <message>` on a single line.
+pub fn report(tool: &str, e: &Error) -> i32 {
+    let line = crate::redact::redact(&e.to_string()).replace('\n', " ");
+    log::error!("{line}");
+    eprintln!("asm_{tool}: error: {line}");
+    e.exit_code()
+}
+
+/// Prints exactly one JSON document on stdout, with every string redacted.
+pub fn print_json<T: Serialize>(doc: &T) -> crate::Result<()> {
+    let mut value = serde_json::to_value(doc).map_err(|e| Error::Failed(format!("cannot encode output: {e}")))?;
+    crate::redact::redact_json(&mut value);
+    let text = serde_json::to_string_pretty(&value).map_err(|e| Error::Failed(format!("cannot encode output: {e}")))?;
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (`| head`) is not an error worth a panic.
+    let _ = writeln!(out, "{text}");
+    Ok(())
+}
+
+/// Prints human text on stdout, redacted.
+pub fn print_text(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", crate::redact::redact(text));
+}

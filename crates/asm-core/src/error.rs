@@ -1,0 +1,40 @@
+//! The crate-wide error: each module has its own typed error, and this one gathers them so
+//! a binary has one thing to print and one exit code to return.
+
+use thiserror::Error;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Paths(#[from] crate::paths::PathsError),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error(transparent)]
+    Fs(#[from] crate::fsutil::FsError),
+    #[error(transparent)]
+    Proc(#[from] crate::proc::ProcError),
+    /// The command line asked for something that does not fit (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// A capability whose issue has not landed yet (exit 2, nothing pretends to work).
+    #[error("{0} is not available yet in this version of auto-session-manager")]
+    NotAvailable(String),
+    /// Work ran and found a problem or failed; the message says which (exit 1).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Error {
+    /// 0 ok, 1 a problem was found or an action failed, 2 usage or configuration error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Config(_) | Error::Usage(_) | Error::NotAvailable(_) => 2,
+            Error::State(crate::state::StateError::NewerSchema { .. }) => 2,
+            _ => 1,
+        }
+    }
+}

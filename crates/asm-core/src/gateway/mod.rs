@@ -1,0 +1,1 @@
+//! OpenClaw gateway watch: probes, the incident state machine, restart and repair.

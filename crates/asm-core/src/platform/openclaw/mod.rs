@@ -1,0 +1,9 @@
+//! The openclaw adapter: where its sessions live and how full each one is.
+
+use crate::session::SessionList;
+use crate::Runtime;
+
+/// Every openclaw session this machine holds.
+pub fn discover(_rt: &Runtime) -> SessionList {
+    SessionList::default()
+}

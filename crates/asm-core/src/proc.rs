@@ -1,0 +1,252 @@
+//! Child processes, one way: an argument vector (no shell), an optional stdin, a hard
+//! timeout after which the child's whole process group is killed, and captured output.
+//! Used for platform CLIs (`openclaw`, `claude`, `opencode`), user hooks (ASM_PAUSE_CMD, ...)
+//! and the monitor's own children.
+
+use std::io::{Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ProcError {
+    #[error("cannot run {program}: {source}")]
+    Spawn { program: String, source: std::io::Error },
+    #[error("empty command")]
+    Empty,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    pub argv: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub env_remove: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    pub stdin: Option<Vec<u8>>,
+    pub timeout: Duration,
+}
+
+impl Cmd {
+    pub fn new<I, S>(argv: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Cmd {
+            argv: argv.into_iter().map(Into::into).collect(),
+            env: Vec::new(),
+            env_remove: Vec::new(),
+            cwd: None,
+            stdin: None,
+            timeout: Duration::from_secs(30),
+        }
+    }
+
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    pub fn env(mut self, k: impl Into<String>, v: impl Into<String>) -> Self {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    pub fn env_remove(mut self, k: impl Into<String>) -> Self {
+        self.env_remove.push(k.into());
+        self
+    }
+
+    pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cwd = Some(dir.into());
+        self
+    }
+
+    pub fn stdin(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// The command as one line for logs (redacted by the logger like every line).
+    pub fn display(&self) -> String {
+        self.argv.iter().map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }).collect::<Vec<_>>().join(" ")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Exit code; None when killed by a signal or by the timeout.
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub timed_out: bool,
+    pub elapsed: Duration,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+
+    /// "exit 1", "killed by signal 9", "timed out after 30s": for one-line error messages.
+    pub fn describe(&self) -> String {
+        match (self.timed_out, self.code, self.signal) {
+            (true, _, _) => format!("timed out after {}s", self.elapsed.as_secs()),
+            (_, Some(c), _) => format!("exit {c}"),
+            (_, None, Some(s)) => format!("killed by signal {s}"),
+            _ => "ended without a status".into(),
+        }
+    }
+}
+
+/// Runs `cmd` to completion or timeout. The child gets its own process group so that a
+/// timeout kills everything it started, not just the first process.
+pub fn run(cmd: &Cmd) -> Result<Output, ProcError> {
+    let program = cmd.argv.first().ok_or(ProcError::Empty)?;
+    let mut command = Command::new(program);
+    command
+        .args(&cmd.argv[1..])
+        .stdin(if cmd.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    for (k, v) in &cmd.env {
+        command.env(k, v);
+    }
+    for k in &cmd.env_remove {
+        command.env_remove(k);
+    }
+    if let Some(dir) = &cmd.cwd {
+        command.current_dir(dir);
+    }
+    let started = Instant::now();
+    let mut child = command.spawn().map_err(|source| ProcError::Spawn { program: program.clone(), source })?;
+    if let (Some(bytes), Some(mut pipe)) = (cmd.stdin.clone(), child.stdin.take()) {
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        });
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let (status, timed_out) = wait_with_deadline(&mut child, cmd.timeout);
+    Ok(Output {
+        code: status.and_then(|s| s.code()),
+        signal: status.and_then(|s| s.signal()),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+        timed_out,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    })
+}
+
+fn wait_with_deadline(child: &mut Child, timeout: Duration) -> (Option<std::process::ExitStatus>, bool) {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return (Some(status), false),
+            Ok(None) if Instant::now() >= deadline => {
+                kill_group(child.id() as i32, libc::SIGKILL);
+                return (child.wait().ok(), true);
+            }
+            Ok(None) => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(_) => return (None, false),
+        }
+    }
+}
+
+/// Sends `signal` to a whole process group.
+pub fn kill_group(pgid: i32, signal: i32) {
+    // SAFETY: kill(2) with a negative pid targets a process group; no memory is touched.
+    unsafe {
+        libc::kill(-pgid, signal);
+    }
+}
+
+/// Sends `signal` to one process; false when it does not exist (or is not ours).
+pub fn signal_pid(pid: i32, signal: i32) -> bool {
+    // SAFETY: plain kill(2).
+    unsafe { libc::kill(pid, signal) == 0 }
+}
+
+/// Whether a process with this pid exists (signal 0 probes without sending anything).
+pub fn pid_alive(pid: i32) -> bool {
+    // SAFETY: kill(2) with signal 0 only checks existence and permission.
+    pid > 0 && unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM }
+}
+
+/// The command line of a running process (Linux /proc), arguments joined by spaces.
+pub fn pid_cmdline(pid: i32) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let parts: Vec<String> = raw.split(|b| *b == 0).filter(|p| !p.is_empty()).map(|p| String::from_utf8_lossy(p).into_owned()).collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// Finds an executable on `path_var` (a PATH-style list), like `which`.
+pub fn which(program: &str, path_var: Option<&str>) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let is_exec = |p: &Path| p.metadata().map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false);
+    if program.contains('/') {
+        let p = PathBuf::from(program);
+        return is_exec(&p).then_some(p);
+    }
+    path_var?.split(':').filter(|d| !d.is_empty()).map(|d| Path::new(d).join(program)).find(|p| is_exec(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captures_output_and_exit_code() {
+        let out = run(&Cmd::new(["sh", "-c", "echo out; echo err >&2; exit 3"])).unwrap();
+        assert_eq!(out.code, Some(3));
+        assert_eq!(out.stdout_text(), "out\n");
+        assert_eq!(out.stderr_text(), "err\n");
+        assert!(!out.timed_out);
+    }
+
+    #[test]
+    fn timeout_kills_the_whole_group() {
+        let out = run(&Cmd::new(["sh", "-c", "sleep 30 & sleep 30"]).timeout(Duration::from_millis(200))).unwrap();
+        assert!(out.timed_out);
+        assert_eq!(out.signal, Some(libc::SIGKILL));
+        assert!(out.elapsed < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn stdin_is_fed() {
+        let out = run(&Cmd::new(["cat"]).stdin("hello")).unwrap();
+        assert_eq!(out.stdout_text(), "hello");
+    }
+
+    #[test]
+    fn missing_program_is_a_spawn_error() {
+        let err = run(&Cmd::new(["/nonexistent/asm-nope"])).unwrap_err();
+        assert!(err.to_string().starts_with("cannot run /nonexistent/asm-nope"));
+    }
+}

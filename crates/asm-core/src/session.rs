@@ -1,0 +1,158 @@
+//! Platform-neutral session types: what `session_manager --list --json` prints for every
+//! session on every platform, and where each session's transcript can be read.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Platform {
+    Openclaw,
+    ClaudeCode,
+    Opencode,
+}
+
+impl Platform {
+    pub const ALL: [Platform; 3] = [Platform::Openclaw, Platform::ClaudeCode, Platform::Opencode];
+
+    /// The id used on command lines and in JSON: `openclaw`, `claude-code`, `opencode`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Platform::Openclaw => "openclaw",
+            Platform::ClaudeCode => "claude-code",
+            Platform::Opencode => "opencode",
+        }
+    }
+
+    /// The name people read: `OpenClaw`, `Claude Code`, `OpenCode`.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Platform::Openclaw => "OpenClaw",
+            Platform::ClaudeCode => "Claude Code",
+            Platform::Opencode => "OpenCode",
+        }
+    }
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// One session and how full its context window is, as the platform itself counts it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub platform: Platform,
+    pub session_id: String,
+    /// OpenClaw session key (carries the Telegram topic); None elsewhere.
+    pub key: Option<String>,
+    pub title: Option<String>,
+    pub cwd: Option<String>,
+    pub model: Option<String>,
+    pub context_tokens: Option<u64>,
+    pub context_window: Option<u64>,
+    /// 100 × tokens / window, one decimal.
+    pub context_percent: Option<f64>,
+    /// Where the platform itself would auto-compact.
+    pub compact_at_tokens: Option<u64>,
+    /// True when tokens or window are ASM's estimate rather than the platform's number.
+    pub estimated: bool,
+    /// Whether a live process holds the session; None when the platform does not say.
+    pub live: Option<bool>,
+    pub updated_at: Option<DateTime<Utc>>,
+    /// The file or database the session was read from.
+    pub source: String,
+    /// Child sessions (subagents) folded into this one; only their ids.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+    /// Where the transcript can be read, for extraction. Not part of the JSON protocol.
+    #[serde(skip)]
+    pub transcript: Option<TranscriptRef>,
+}
+
+impl SessionInfo {
+    /// 100 × tokens / window rounded to one decimal, or None when either is unknown.
+    pub fn percent_of(tokens: Option<u64>, window: Option<u64>) -> Option<f64> {
+        match (tokens, window) {
+            (Some(t), Some(w)) if w > 0 => Some((t as f64 * 1000.0 / w as f64).round() / 10.0),
+            _ => None,
+        }
+    }
+
+    /// A short label for people: the OpenClaw key, else the first 8 characters of the id.
+    pub fn short_label(&self) -> String {
+        match &self.key {
+            Some(k) => k.clone(),
+            None => self.session_id.chars().take(8).collect(),
+        }
+    }
+}
+
+/// Where a session's transcript lives, in each platform's own store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TranscriptRef {
+    /// Claude Code `projects/<encoded-cwd>/<sessionId>.jsonl`.
+    ClaudeCodeJsonl { path: PathBuf },
+    /// OpenCode SQLite store (1.2.0 and later).
+    OpencodeSqlite { db: PathBuf, session_id: String },
+    /// OpenCode legacy JSON tree (`storage/`, up to 1.1.x).
+    OpencodeLegacy { storage_dir: PathBuf, session_id: String },
+    /// OpenClaw SQLite store (2026.8.1 and later): `transcript_events` of this session.
+    OpenclawSqlite { db: PathBuf, session_id: String },
+    /// OpenClaw file store (up to 2026.7.x): `<sessionId>.jsonl`.
+    OpenclawJsonl { path: PathBuf },
+}
+
+/// A store that could not be read; the others are still listed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceError {
+    pub platform: Platform,
+    pub source: String,
+    pub message: String,
+}
+
+/// What discovery found: sessions, and the stores it could not read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SessionList {
+    pub sessions: Vec<SessionInfo>,
+    pub errors: Vec<SourceError>,
+}
+
+impl SessionList {
+    pub fn extend(&mut self, other: SessionList) {
+        self.sessions.extend(other.sessions);
+        self.errors.extend(other.errors);
+    }
+
+    /// Highest percent first; sessions without a percent last, newest first among equals.
+    pub fn sort(&mut self) {
+        self.sessions.sort_by(|a, b| {
+            let pa = a.context_percent.unwrap_or(-1.0);
+            let pb = b.context_percent.unwrap_or(-1.0);
+            pb.total_cmp(&pa).then_with(|| b.updated_at.cmp(&a.updated_at)).then_with(|| a.session_id.cmp(&b.session_id))
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_has_one_decimal_and_needs_both_numbers() {
+        assert_eq!(SessionInfo::percent_of(Some(160_000), Some(200_000)), Some(80.0));
+        assert_eq!(SessionInfo::percent_of(Some(33_333), Some(200_000)), Some(16.7));
+        assert_eq!(SessionInfo::percent_of(None, Some(200_000)), None);
+        assert_eq!(SessionInfo::percent_of(Some(5), Some(0)), None);
+    }
+
+    #[test]
+    fn platform_ids_are_kebab_case() {
+        assert_eq!(serde_json::to_string(&Platform::ClaudeCode).unwrap(), "\"claude-code\"");
+        assert_eq!(Platform::Opencode.id(), "opencode");
+    }
+}

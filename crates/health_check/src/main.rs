@@ -1,0 +1,48 @@
+//! asm_health_check: configuration, paths, state and installed tools at a glance; the quota
+//! check and the notification test.
+
+use asm_core::cli;
+use asm_core::logging::LogTarget;
+use asm_core::{Error, Runtime};
+use clap::Parser;
+
+#[derive(Parser, Debug)]
+#[command(name = "health_check", version, about = "Check auto-session-manager's configuration, state and surroundings")]
+struct Args {
+    /// Read the MiniMax quota now and apply pause/resume.
+    #[arg(long)]
+    quota: bool,
+    /// With --quota: read even if the poll interval has not passed.
+    #[arg(long, requires = "quota")]
+    force: bool,
+    /// Post a test message to the feed topic.
+    #[arg(long)]
+    notify_test: bool,
+    /// Text of the test message.
+    #[arg(long, requires = "notify_test")]
+    text: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() {
+    cli::exit("health_check", run(Args::parse()))
+}
+
+fn run(args: Args) -> asm_core::Result<i32> {
+    let rt = Runtime::from_process()?;
+    cli::start_logging("health_check", LogTarget::attended(), &rt);
+    if args.quota {
+        return Err(Error::NotAvailable("health_check --quota".into()));
+    }
+    if args.notify_test {
+        return Err(Error::NotAvailable("health_check --notify-test".into()));
+    }
+    let report = asm_core::health::report(&rt);
+    if args.json {
+        cli::print_json(&report)?;
+    } else {
+        cli::print_text(&asm_core::health::render(&report));
+    }
+    Ok(if report.ok { cli::EXIT_OK } else { cli::EXIT_PROBLEM })
+}
