@@ -48,6 +48,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError>
     result
 }
 
+/// Removes temp files that [`write_atomic`] left for `path` when its writer was killed between
+/// creating the temp file and renaming it (their pid no longer runs). Call under the lock.
+pub fn remove_stale_temp_files(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return };
+    let prefix = format!(".{}.tmp.", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let pid = file.strip_prefix(&prefix).and_then(|rest| rest.split('.').next()).and_then(|p| p.parse::<i32>().ok());
+        if pid.is_some_and(|pid| !crate::proc::pid_alive(pid)) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 fn unique_suffix() -> u128 {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);

@@ -95,7 +95,9 @@ impl StateStore {
                 fsutil::ensure_dir(dir, 0o700)?;
             }
         }
-        Ok(FileLock::exclusive(&self.lock_path)?)
+        let lock = FileLock::exclusive(&self.lock_path)?;
+        fsutil::remove_stale_temp_files(&self.path);
+        Ok(lock)
     }
 
     fn load_locked(&self) -> Result<Map<String, Value>, StateError> {

@@ -1,0 +1,48 @@
+# auto-session-manager. `make install` builds and installs the skill; `make test` is what CI runs.
+SHELL := /bin/bash
+CARGO ?= cargo
+E2E_TOOLS ?= $(CURDIR)/target/e2e-tools
+
+.PHONY: all build test toolchain fmt lint unit install uninstall install-service bench e2e clean
+
+all: build
+
+build:
+	$(CARGO) build --release --workspace --bins
+
+# rustfmt and clippy come from rustup; a clean machine may lack them.
+toolchain:
+	@$(CARGO) fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+	@$(CARGO) clippy --version >/dev/null 2>&1 || rustup component add clippy
+
+fmt: toolchain
+	$(CARGO) fmt --all -- --check
+
+lint: toolchain
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --workspace
+
+test: fmt lint unit
+
+install: build
+	scripts/install.sh --bin-dir target/release
+
+uninstall:
+	scripts/install.sh --uninstall
+
+# A systemd user unit that keeps the monitor running in the foreground mode systemd prefers.
+install-service: install
+	scripts/install-service.sh
+
+bench:
+	$(CARGO) run --release -p asm-bench
+
+# End-to-end suite against the real openclaw, claude and opencode (installed from npm).
+e2e:
+	bin=$$(ASM_E2E_TOOLS=$(E2E_TOOLS) tests/e2e/install-tools.sh | tail -n 1) && \
+	PATH="$$bin:$$PATH" ASM_E2E_TOOLS_BIN="$$bin" $(CARGO) test --workspace -- --ignored --test-threads=1
+
+clean:
+	$(CARGO) clean

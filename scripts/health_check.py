@@ -1,0 +1,10 @@
+#!/usr/bin/env python3
+"""health_check: launcher for the compiled asm_health_check binary (auto-session-manager)."""
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+from _launcher import exec_tool  # noqa: E402
+
+exec_tool(__file__)
