@@ -37,7 +37,8 @@ install-service: install
 	scripts/install-service.sh
 
 bench:
-	$(CARGO) run --release -p asm-bench
+	$(CARGO) build --release --workspace --bins
+	target/release/asm_bench
 
 # End-to-end suite against the real openclaw, claude and opencode (installed from npm).
 e2e:

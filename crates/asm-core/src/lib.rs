@@ -26,6 +26,7 @@ pub mod runtime; //      Runtime: env + config + paths, built once per process
 pub mod session; //      platform-neutral session and context-usage types
 pub mod state; //        .asm_state.json: sections, lock, atomic write, corrupt-file recovery
 pub mod supervision; //  the monitor loop: cadences, child tools, signals, daemon mode
+pub mod switching; //    threshold crossings: which sessions to summarize and switch, and the OpenClaw switch
 
 pub use error::{Error, Result};
 pub use runtime::Runtime;

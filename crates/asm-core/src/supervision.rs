@@ -19,6 +19,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The step whose report (a session list) the monitor acts on: extraction and switching.
+pub const SESSIONS_STEP: &str = "sessions";
+
 /// One child tool the monitor runs every `every`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
@@ -35,7 +38,7 @@ pub fn steps(rt: &Runtime, interval: Duration) -> Vec<Step> {
     let c = &rt.config;
     let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     vec![
-        Step { name: "sessions", tool: "session_manager", args: args(&["--list", "--json"]), every: interval, timeout: Duration::from_secs(120) },
+        Step { name: SESSIONS_STEP, tool: "session_manager", args: args(&["--list", "--json"]), every: interval, timeout: Duration::from_secs(120) },
         Step {
             name: "gateway",
             tool: "gateway_monitor",
@@ -133,6 +136,11 @@ pub fn run_step(rt: &Runtime, step: &Step) -> (StepReport, Option<serde_json::Va
     (report, doc)
 }
 
+/// Runs a sibling tool once with these arguments (e.g. an extraction the sessions step asked for).
+pub fn run_tool(rt: &Runtime, tool: &'static str, args: Vec<String>, timeout: Duration) -> (StepReport, Option<serde_json::Value>) {
+    run_step(rt, &Step { name: tool, tool, args, every: Duration::ZERO, timeout })
+}
+
 /// What to do after a tick: keep going or stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Continue {
@@ -202,7 +210,14 @@ impl<'a> Monitor<'a> {
     }
 
     fn run_and_record(&mut self, step: &Step) -> crate::Result<()> {
-        let (report, _doc) = run_step(self.rt, step);
+        let (report, doc) = run_step(self.rt, step);
+        if step.name == SESSIONS_STEP {
+            match doc.map(serde_json::from_value::<crate::session::SessionList>) {
+                Some(Ok(list)) => crate::switching::run::act(self.rt, self.clock, &list.sessions)?,
+                Some(Err(e)) => log::warn!("session list from {} not understood: {e}", step.tool),
+                None => {}
+            }
+        }
         match (report.ok, report.exit_code) {
             (true, _) => log::info!("step {} ok in {} ms", step.name, report.duration_ms),
             (false, Some(2)) if report.message.as_deref().is_some_and(|m| m.contains("not available yet")) => {

@@ -1,0 +1,137 @@
+//! The switching decision, pure: which sessions to act on this round.
+//!
+//! A session triggers once per crossing: it is acted on when its (exact, not estimated)
+//! percent reaches the threshold, and re-armed only when it has dropped back below it (after a
+//! switch, or the platform's own compaction). OpenClaw switches make a model call (the seeding
+//! turn), so while work is paused they wait; extraction never waits.
+
+use crate::session::{Platform, SessionInfo};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What was done for one session at its latest crossing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Handled {
+    pub platform: Platform,
+    pub percent: f64,
+    pub at: DateTime<Utc>,
+    /// The memory file was written.
+    pub extracted: bool,
+    /// The platform switch is done (always true for platforms ASM does not switch itself).
+    pub switched: bool,
+    pub memory_path: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// The `switching` section of the state file: sessions handled, keyed by `platform:session_id`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SwitchState {
+    pub handled: BTreeMap<String, Handled>,
+}
+
+/// This round's work.
+#[derive(Debug, Default, PartialEq)]
+pub struct Plan<'a> {
+    /// Over the threshold and not yet extracted at this crossing.
+    pub extract: Vec<&'a SessionInfo>,
+    /// Extracted OpenClaw sessions whose switch is still due (and work is not paused).
+    pub switch: Vec<&'a SessionInfo>,
+    /// Keys of handled sessions now below the threshold or gone: forget them.
+    pub rearm: Vec<String>,
+}
+
+pub fn key_of(s: &SessionInfo) -> String {
+    format!("{}:{}", s.platform, s.session_id)
+}
+
+/// Whether ASM itself switches sessions of this kind (an OpenClaw session with a key).
+pub fn switches_itself(s: &SessionInfo) -> bool {
+    s.platform == Platform::Openclaw && s.key.is_some()
+}
+
+pub fn plan<'a>(sessions: &'a [SessionInfo], state: &SwitchState, threshold: u8, work_paused: bool) -> Plan<'a> {
+    let over = |s: &SessionInfo| !s.estimated && s.context_percent.is_some_and(|p| p >= f64::from(threshold));
+    let mut plan = Plan::default();
+    for s in sessions.iter().filter(|s| over(s)) {
+        match state.handled.get(&key_of(s)) {
+            None => plan.extract.push(s),
+            Some(h) if !h.extracted => plan.extract.push(s),
+            Some(h) if !h.switched && switches_itself(s) && !work_paused => plan.switch.push(s),
+            Some(_) => {}
+        }
+    }
+    let still_over: std::collections::BTreeSet<String> = sessions.iter().filter(|s| over(s)).map(key_of).collect();
+    plan.rearm = state.handled.keys().filter(|k| !still_over.contains(*k)).cloned().collect();
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(platform: Platform, id: &str, pct: Option<f64>, estimated: bool) -> SessionInfo {
+        SessionInfo {
+            platform,
+            session_id: id.into(),
+            key: (platform == Platform::Openclaw).then(|| format!("agent:main:telegram:group:-100:topic:{id}")),
+            title: None,
+            cwd: None,
+            model: None,
+            context_tokens: None,
+            context_window: None,
+            context_percent: pct,
+            compact_at_tokens: None,
+            estimated,
+            live: None,
+            updated_at: None,
+            source: String::new(),
+            children: vec![],
+            transcript: None,
+        }
+    }
+
+    fn handled(s: &SessionInfo, extracted: bool, switched: bool) -> (String, Handled) {
+        (key_of(s), Handled { platform: s.platform, percent: 85.0, at: Utc::now(), extracted, switched, memory_path: None, last_error: None })
+    }
+
+    #[test]
+    fn acts_once_per_crossing_on_exact_numbers_only() {
+        let sessions = vec![
+            session(Platform::ClaudeCode, "a", Some(80.0), false),
+            session(Platform::ClaudeCode, "b", Some(79.9), false),
+            session(Platform::Opencode, "c", Some(95.0), true),
+            session(Platform::Opencode, "d", None, false),
+        ];
+        let p = plan(&sessions, &SwitchState::default(), 80, false);
+        assert_eq!(p.extract.iter().map(|s| s.session_id.as_str()).collect::<Vec<_>>(), ["a"]);
+        let state = SwitchState { handled: [handled(&sessions[0], true, true)].into() };
+        let p = plan(&sessions, &state, 80, false);
+        assert!(p.extract.is_empty() && p.switch.is_empty() && p.rearm.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn rearms_after_the_session_drops_below_or_disappears() {
+        let low = vec![session(Platform::ClaudeCode, "a", Some(12.0), false)];
+        let state = SwitchState { handled: [handled(&low[0], true, true), handled(&session(Platform::Opencode, "gone", None, false), true, true)].into() };
+        let p = plan(&low, &state, 80, false);
+        assert_eq!(p.rearm, ["claude-code:a", "opencode:gone"]);
+    }
+
+    #[test]
+    fn openclaw_switch_waits_while_work_is_paused_but_extraction_does_not() {
+        let s = vec![session(Platform::Openclaw, "k", Some(90.0), false)];
+        let p = plan(&s, &SwitchState::default(), 80, true);
+        assert_eq!(p.extract.len(), 1);
+        let state = SwitchState { handled: [handled(&s[0], true, false)].into() };
+        assert!(plan(&s, &state, 80, true).switch.is_empty());
+        assert_eq!(plan(&s, &state, 80, false).switch.len(), 1);
+    }
+
+    #[test]
+    fn failed_extraction_is_retried_next_round() {
+        let s = vec![session(Platform::Opencode, "x", Some(81.0), false)];
+        let state = SwitchState { handled: [handled(&s[0], false, false)].into() };
+        assert_eq!(plan(&s, &state, 80, false).extract.len(), 1);
+    }
+}
