@@ -16,6 +16,7 @@ pub struct HealthReport {
     pub paths: PathsView,
     pub tools: Vec<ToolView>,
     pub memory_files: usize,
+    pub monitor: MonitorView,
     /// The state file's sections as stored (each tool's own view of its last work).
     pub state: Value,
 }
@@ -30,6 +31,14 @@ pub struct PathsView {
     pub logs_dir: String,
     pub outbox: String,
     pub profile: Option<String>,
+}
+
+/// Whether a monitor runs for this state dir, and when it last looked.
+#[derive(Debug, Serialize)]
+pub struct MonitorView {
+    pub running: bool,
+    pub pid: Option<i32>,
+    pub last_tick: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,7 +70,9 @@ pub fn report(rt: &Runtime) -> HealthReport {
     }
     let memory_files =
         std::fs::read_dir(p.memory_dir()).map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "json")).count()).unwrap_or(0);
+    let monitor = monitor_view(rt, &state);
     HealthReport {
+        monitor,
         version: env!("CARGO_PKG_VERSION"),
         ok: problems.is_empty(),
         problems,
@@ -83,11 +94,23 @@ pub fn report(rt: &Runtime) -> HealthReport {
     }
 }
 
+/// A monitor runs when the pid in its pid file is alive and is an asm_monitor.
+fn monitor_view(rt: &Runtime, state: &Value) -> MonitorView {
+    let pid = std::fs::read_to_string(rt.paths.monitor_pid_file()).ok().and_then(|s| s.trim().parse::<i32>().ok());
+    let running = pid.is_some_and(|p| proc::pid_alive(p) && proc::pid_cmdline(p).is_some_and(|c| c.contains("asm_monitor")));
+    let last_tick = state.get("monitor").and_then(|m| m.get("last_tick")).and_then(Value::as_str).map(str::to_string);
+    MonitorView { running, pid: pid.filter(|_| running), last_tick }
+}
+
 /// The report as lines for people.
 pub fn render(r: &HealthReport) -> String {
     let mut lines = vec![format!("auto-session-manager {}: {}", r.version, if r.ok { "OK" } else { "PROBLEMS FOUND" })];
     lines.extend(r.problems.iter().map(|p| format!("  problem: {p}")));
     lines.extend(r.warnings.iter().map(|w| format!("  warning: {w}")));
+    lines.push(match (&r.monitor.running, r.monitor.pid) {
+        (true, Some(pid)) => format!("monitor     running (pid {pid}), last tick {}", r.monitor.last_tick.as_deref().unwrap_or("not yet")),
+        _ => format!("monitor     not running; last tick {}", r.monitor.last_tick.as_deref().unwrap_or("never")),
+    });
     lines.push(format!("state dir   {}{}", r.paths.state_dir, if r.paths.state_dir_exists { "" } else { " (missing)" }));
     lines.push(format!("state file  {}", r.paths.state_file));
     lines.push(format!("memory      {} ({} files)", r.paths.memory_dir, r.memory_files));
