@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::paths::Paths;
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -88,7 +88,9 @@ pub struct RotatingFile {
 impl RotatingFile {
     pub fn open(path: &Path, max_bytes: u64, keep: u32) -> io::Result<RotatingFile> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            if !dir.is_dir() {
+                std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+            }
         }
         let file = open_append(path)?;
         let size = file.metadata()?.len();
