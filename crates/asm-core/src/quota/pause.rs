@@ -36,6 +36,9 @@ pub struct QuotaState {
     pub backoff_secs: u64,
     /// The reset time of the last 2056 notice acted on, so one notice pauses once.
     pub handled_limit_reset: Option<DateTime<Utc>>,
+    /// The pause came from a 2056 notice: chat calls are being refused, so only the
+    /// window's reset ends it, whatever the remains endpoint says meanwhile.
+    pub held_until_reset: bool,
 }
 
 /// The settings the decision depends on.
@@ -170,6 +173,9 @@ impl QuotaState {
         self.consecutive_failures = 0;
         self.backoff_secs = 0;
         self.next_read_at = Some(now + secs(policy.interval_secs));
+        if self.held_until_reset && self.resume_at.is_some_and(|r| now >= r) {
+            self.held_until_reset = false;
+        }
         let low = assess(&reading, policy.threshold);
         let remaining = reading.remaining_calls();
         let percent = reading.remaining_percent();
@@ -177,6 +183,9 @@ impl QuotaState {
         if low.below {
             let resume_at = low.resets_at;
             let newly = !self.paused;
+            if self.held_until_reset {
+                return Vec::new();
+            }
             self.pause(now, low.reason.clone(), resume_at, Some(reading));
             return if newly { vec![Action::Pause { reason: low.reason, resume_at, remaining, percent }] } else { Vec::new() };
         }
@@ -184,7 +193,7 @@ impl QuotaState {
             return Vec::new();
         }
         let window_reset = self.resume_at.is_some_and(|r| now >= r);
-        if window_reset || !assess(&reading, policy.resume_level()).below {
+        if window_reset || (!self.held_until_reset && !assess(&reading, policy.resume_level()).below) {
             self.resume();
             return vec![Action::Resume { remaining, window_reset: false }];
         }
@@ -212,6 +221,7 @@ impl QuotaState {
         let reason = format!("MiniMax plan usage limit reached (2056, reported by {source})");
         let newly = !self.paused;
         self.pause(now, reason.clone(), resets_at.or(self.resume_at), None);
+        self.held_until_reset = self.resume_at.is_some();
         if newly {
             vec![Action::Pause { reason, resume_at: self.resume_at, remaining: Some(0), percent: Some(0.0) }]
         } else {
@@ -241,6 +251,7 @@ impl QuotaState {
 
     fn resume(&mut self) {
         self.paused = false;
+        self.held_until_reset = false;
         self.reason = None;
         self.paused_at = None;
         self.resume_at = None;

@@ -242,13 +242,16 @@ pub fn check_answer(host: &str, status: u16, content_type: &str, body: &str, ret
     if let Some(notice) = parse_usage_limit(body) {
         return Err(ReadError::UsageLimit { host, resets_at: notice });
     }
-    if let Some(err) = json.as_ref().and_then(|v| envelope_error(&host, v)) {
-        return Err(err);
+    let retry_after_secs = retry_after.and_then(|h| parse_retry_after(h, now));
+    match json.as_ref().and_then(|v| envelope_error(&host, v)) {
+        Some(ReadError::RateLimited { host, .. }) => return Err(ReadError::RateLimited { host, status, retry_after_secs }),
+        Some(err) => return Err(err),
+        None => {}
     }
     match status {
         200..=299 => json.ok_or_else(|| ReadError::NotRemains { host, detail: format!("not JSON: {}", snippet(body)) }),
         401 | 403 => Err(ReadError::Unauthorized { host, status }),
-        429 => Err(ReadError::RateLimited { host, status, retry_after_secs: retry_after.and_then(|h| parse_retry_after(h, now)) }),
+        429 => Err(ReadError::RateLimited { host, status, retry_after_secs }),
         _ => Err(ReadError::Http { host, status, detail: snippet(body) }),
     }
 }
