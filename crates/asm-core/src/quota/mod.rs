@@ -92,7 +92,23 @@ impl QuotaReport {
             "failed" => lines.push(format!("read: FAILED: {}", self.error.as_deref().unwrap_or("?"))),
             _ => lines.push("read: ok".into()),
         }
-        lines.push(format!("plan: {}", self.plan.as_deref().unwrap_or("unknown")));
+        if self.last_reading.is_none() {
+            lines.push("reading: none yet".into());
+        } else {
+            lines.extend(self.reading_lines());
+        }
+        if self.paused {
+            lines.push(format!("work: PAUSED until {}: {}", fmt_time(self.resume_at), self.reason.as_deref().unwrap_or("")));
+        } else {
+            lines.push("work: running".into());
+        }
+        lines.extend(self.events.iter().map(|e| format!("notified: {}", e.text())));
+        lines.extend(self.hooks.iter().map(|h| format!("hook {}: {} ({})", h.kind, h.command, h.detail)));
+        lines.join("\n")
+    }
+
+    fn reading_lines(&self) -> Vec<String> {
+        let mut lines = vec![format!("plan: {}", self.plan.as_deref().unwrap_or("unknown"))];
         if self.unlimited {
             lines.push("remaining: unlimited".into());
         } else {
@@ -104,14 +120,7 @@ impl QuotaReport {
         if let Some(s) = &self.summary {
             lines.push(format!("reading: {s}{}", self.reading_age_secs.map(|a| format!(" ({} old)", fmt_age(a))).unwrap_or_default()));
         }
-        if self.paused {
-            lines.push(format!("work: PAUSED until {}: {}", fmt_time(self.resume_at), self.reason.as_deref().unwrap_or("")));
-        } else {
-            lines.push("work: running".into());
-        }
-        lines.extend(self.events.iter().map(|e| format!("notified: {}", e.text())));
-        lines.extend(self.hooks.iter().map(|h| format!("hook {}: {} ({})", h.kind, h.command, h.detail)));
-        lines.join("\n")
+        lines
     }
 }
 
@@ -148,7 +157,7 @@ pub fn check_with(rt: &Runtime, clock: &dyn Clock, force: bool, emit: &mut dyn F
     let (read, error) = if force || state.read_due(now) {
         match client.read(now) {
             Ok(reading) => {
-                actions.extend(state.step(now, Observation::Reading(reading), &policy));
+                actions.extend(state.step(now, Observation::reading(reading), &policy));
                 ("read", None)
             }
             Err(ReadError::UsageLimit { resets_at, host }) => {

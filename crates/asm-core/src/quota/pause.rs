@@ -67,7 +67,7 @@ impl Policy {
 /// What was learned at one instant.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Observation {
-    Reading(QuotaReading),
+    Reading(Box<QuotaReading>),
     /// The read failed; says nothing about the quota.
     Failed(ReadError),
     /// MiniMax said the plan limit was hit (2056), via the API, OpenClaw's log or a tool.
@@ -77,6 +77,12 @@ pub enum Observation {
     },
     /// No read this time (not due); only time-based resumes apply.
     Nothing,
+}
+
+impl Observation {
+    pub fn reading(reading: QuotaReading) -> Observation {
+        Observation::Reading(Box::new(reading))
+    }
 }
 
 /// What the edge must do after a step.
@@ -157,7 +163,7 @@ impl QuotaState {
     /// Applies one observation and returns the actions to take.
     pub fn step(&mut self, now: DateTime<Utc>, observation: Observation, policy: &Policy) -> Vec<Action> {
         match observation {
-            Observation::Reading(reading) => self.on_reading(now, reading, policy),
+            Observation::Reading(reading) => self.on_reading(now, *reading, policy),
             Observation::Failed(error) => {
                 self.on_failure(now, &error, policy);
                 self.resume_if_window_reset(now)
@@ -303,15 +309,15 @@ mod tests {
         let policy = Policy::new(QuotaThreshold::Count(100), 300);
         let reset = t0() + Duration::hours(5);
         let mut s = QuotaState::default();
-        assert!(s.step(t0(), Observation::Reading(reading(t0(), 500, reset)), &policy).is_empty());
-        let actions = s.step(t0(), Observation::Reading(reading(t0(), 99, reset)), &policy);
+        assert!(s.step(t0(), Observation::reading(reading(t0(), 500, reset)), &policy).is_empty());
+        let actions = s.step(t0(), Observation::reading(reading(t0(), 99, reset)), &policy);
         assert!(matches!(&actions[..], [Action::Pause { remaining: Some(99), resume_at: Some(r), .. }] if *r == reset));
         assert!(s.work_paused_at(t0()));
         assert!(s.reason.as_deref().unwrap().contains("99 calls (below 100)"));
         // Back above the threshold but not above 150: stays paused, no repeat pause either.
-        assert!(s.step(t0(), Observation::Reading(reading(t0(), 120, reset)), &policy).is_empty());
+        assert!(s.step(t0(), Observation::reading(reading(t0(), 120, reset)), &policy).is_empty());
         assert!(s.paused);
-        let actions = s.step(t0(), Observation::Reading(reading(t0(), 150, reset)), &policy);
+        let actions = s.step(t0(), Observation::reading(reading(t0(), 150, reset)), &policy);
         assert_eq!(actions, vec![Action::Resume { remaining: Some(150), window_reset: false }]);
         assert!(!s.paused && s.resume_at.is_none() && s.reading.is_none());
     }
@@ -320,7 +326,7 @@ mod tests {
     fn failures_never_pause_keep_the_reading_and_back_off() {
         let policy = Policy::new(QuotaThreshold::Count(100), 300);
         let mut s = QuotaState::default();
-        s.step(t0(), Observation::Reading(reading(t0(), 500, t0() + Duration::hours(5))), &policy);
+        s.step(t0(), Observation::reading(reading(t0(), 500, t0() + Duration::hours(5))), &policy);
         let kept = s.last_reading.clone();
         let mut delays = Vec::new();
         for i in 0..5 {
@@ -337,7 +343,7 @@ mod tests {
         assert_eq!(s.next_read_at, Some(t0() + Duration::seconds(3600)));
         assert!(!s.read_due(t0() + Duration::seconds(3599)));
         assert!(s.read_due(t0() + Duration::seconds(3600)));
-        s.step(t0(), Observation::Reading(reading(t0(), 500, t0())), &policy);
+        s.step(t0(), Observation::reading(reading(t0(), 500, t0())), &policy);
         assert_eq!((s.consecutive_failures, s.backoff_secs, s.last_error.clone()), (0, 0, None));
     }
 
@@ -346,7 +352,7 @@ mod tests {
         let policy = Policy::new(QuotaThreshold::Count(100), 300);
         let mut s = QuotaState::default();
         assert!(s.read_due(t0()));
-        s.step(t0(), Observation::Reading(reading(t0(), 500, t0() + Duration::hours(5))), &policy);
+        s.step(t0(), Observation::reading(reading(t0(), 500, t0() + Duration::hours(5))), &policy);
         assert!(!s.read_due(t0() + Duration::seconds(299)));
         assert!(s.read_due(t0() + Duration::seconds(300)));
     }
@@ -356,7 +362,7 @@ mod tests {
         let policy = Policy::new(QuotaThreshold::Percent(10.0), 300);
         let reset = t0() + Duration::hours(2);
         let mut s = QuotaState::default();
-        s.step(t0(), Observation::Reading(reading(t0(), 30, reset)), &policy);
+        s.step(t0(), Observation::reading(reading(t0(), 30, reset)), &policy);
         assert!(s.paused);
         assert!(s.step(reset - Duration::seconds(1), Observation::Nothing, &policy).is_empty());
         assert!(!s.work_paused_at(reset), "the window has reset, work may go on");
@@ -377,7 +383,7 @@ mod tests {
         let again = s.step(t0(), Observation::UsageLimit { resets_at: Some(reset), source: "OpenClaw log".into() }, &policy);
         assert!(again.is_empty(), "one notice pauses once");
         assert!(s.step(reset, Observation::Nothing, &policy).contains(&Action::Resume { remaining: None, window_reset: true }));
-        s.step(reset, Observation::Reading(reading(reset, 1500, reset + Duration::hours(5))), &policy);
+        s.step(reset, Observation::reading(reading(reset, 1500, reset + Duration::hours(5))), &policy);
         assert!(s.step(reset, Observation::UsageLimit { resets_at: Some(reset - Duration::seconds(1)), source: "log".into() }, &policy).is_empty());
         assert!(!s.paused);
     }
