@@ -305,7 +305,11 @@ fn openclaw_log_files(rt: &Runtime, config: Option<&Value>, now: DateTime<Utc>) 
         Some(p) => format!("openclaw-{p}-"),
         None => "openclaw-".into(),
     };
-    [now, now - Duration::days(1)].iter().map(|d| PathBuf::from("/tmp/openclaw").join(format!("{prefix}{}.log", d.format("%Y-%m-%d")))).collect()
+    // OpenClaw names the file by its local date; UTC ± a day covers every zone.
+    [now + Duration::days(1), now, now - Duration::days(1)]
+        .iter()
+        .map(|d| PathBuf::from("/tmp/openclaw").join(format!("{prefix}{}.log", d.format("%Y-%m-%d"))))
+        .collect()
 }
 
 /// The latest 2056 "usage limit exceeded" notice in OpenClaw's log whose reset is still
@@ -315,6 +319,10 @@ fn scan_openclaw_log(rt: &Runtime, config: Option<&Value>, now: DateTime<Utc>) -
     for path in openclaw_log_files(rt, config, now) {
         let Some(text) = read_tail(&path, LOG_TAIL_BYTES) else { continue };
         for line in text.lines() {
+            // Other providers have "usage limit" errors too; only MiniMax's count here.
+            if !(line.contains("2056") || line.to_ascii_lowercase().contains("minimax")) {
+                continue;
+            }
             let Some(reset) = reading::parse_usage_limit(line) else { continue };
             let reset = reset.or_else(|| log_line_time(line).map(|t| t + Duration::hours(5)));
             if let Some(reset) = reset.filter(|r| *r > now) {

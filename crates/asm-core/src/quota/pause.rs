@@ -389,6 +389,41 @@ mod tests {
     }
 
     #[test]
+    fn a_2056_pause_holds_until_the_reset_whatever_remains_says() {
+        let policy = Policy::new(QuotaThreshold::Count(100), 300);
+        let reset = t0() + Duration::hours(2);
+        let mut s = QuotaState::default();
+        s.step(t0(), Observation::UsageLimit { resets_at: Some(reset), source: "tool".into() }, &policy);
+        assert!(s.step(t0(), Observation::reading(reading(t0(), 1400, reset)), &policy).is_empty());
+        assert!(s.paused && s.held_until_reset);
+        let actions = s.step(reset, Observation::reading(reading(reset, 1500, reset + Duration::hours(5))), &policy);
+        assert_eq!(actions, vec![Action::Resume { remaining: Some(1500), window_reset: false }]);
+        assert!(!s.held_until_reset);
+    }
+
+    #[test]
+    fn empty_balance_pauses_and_a_top_up_resumes() {
+        let policy = Policy::new(QuotaThreshold::Count(100), 300);
+        let balance = |available: f64| QuotaReading {
+            endpoint: Endpoint::Balance,
+            host: "h".into(),
+            read_at: t0(),
+            plan: Some("pay-as-you-go".into()),
+            model: None,
+            five_hour: None,
+            weekly: None,
+            balance: Some(crate::quota::reading::Balance { available, parts: serde_json::Map::new() }),
+        };
+        let mut s = QuotaState::default();
+        assert!(s.step(t0(), Observation::reading(balance(3.0)), &policy).is_empty());
+        let actions = s.step(t0(), Observation::reading(balance(0.0)), &policy);
+        assert!(matches!(&actions[..], [Action::Pause { resume_at: None, .. }]));
+        assert!(s.work_paused_at(t0() + Duration::days(30)), "no reset time: only a top-up ends it");
+        assert_eq!(s.step(t0(), Observation::reading(balance(10.0)), &policy).len(), 1);
+        assert!(!s.paused);
+    }
+
+    #[test]
     fn percent_only_reading_against_a_count_threshold_pauses_only_when_exhausted() {
         let mut r = reading(t0(), 0, t0());
         let w = r.five_hour.as_mut().unwrap();
