@@ -19,6 +19,8 @@ pub struct HealthReport {
     pub monitor: MonitorView,
     /// The state file's sections as stored (each tool's own view of its last work).
     pub state: Value,
+    /// The MiniMax quota watch: on/off, the last reading and its age, paused or not.
+    pub quota: Value,
 }
 
 #[derive(Debug, Serialize)]
@@ -91,6 +93,7 @@ pub fn report(rt: &Runtime) -> HealthReport {
         tools,
         memory_files,
         state,
+        quota: crate::quota::health_view(rt, chrono::Utc::now()),
     }
 }
 
@@ -115,6 +118,7 @@ pub fn render(r: &HealthReport) -> String {
     lines.push(format!("state file  {}", r.paths.state_file));
     lines.push(format!("memory      {} ({} files)", r.paths.memory_dir, r.memory_files));
     lines.push(format!("logs        {}", r.paths.logs_dir));
+    lines.push(crate::quota::health_line(&r.quota));
     for t in &r.tools {
         lines.push(format!("{:<11} {}", t.name, t.path.as_deref().unwrap_or("not found")));
     }

@@ -2,6 +2,7 @@
 //! check and the notification test.
 
 use asm_core::cli;
+use asm_core::clock::SystemClock;
 use asm_core::logging::LogTarget;
 use asm_core::{Error, Runtime};
 use clap::Parser;
@@ -33,7 +34,13 @@ fn run(args: Args) -> asm_core::Result<i32> {
     let rt = Runtime::from_process()?;
     cli::start_logging("health_check", LogTarget::attended(), &rt);
     if args.quota {
-        return Err(Error::NotAvailable("health_check --quota".into()));
+        let report = asm_core::quota::check(&rt, &SystemClock, args.force)?;
+        if args.json {
+            cli::print_json(&report)?;
+        } else {
+            cli::print_text(&report.render());
+        }
+        return Ok(if report.has_problem() { cli::EXIT_PROBLEM } else { cli::EXIT_OK });
     }
     if args.notify_test {
         return Err(Error::NotAvailable("health_check --notify-test".into()));

@@ -44,7 +44,8 @@ pub enum Event {
         attempts: u32,
     },
     QuotaLow {
-        remaining: u64,
+        /// None when MiniMax reports only a percentage.
+        remaining: Option<u64>,
         percent: Option<f64>,
         resets_at: Option<DateTime<Utc>>,
     },
@@ -102,7 +103,10 @@ impl Event {
             Event::QuotaLow { remaining, percent, resets_at } => {
                 let pct = percent.map(|p| format!(" ({p:.0}%)")).unwrap_or_default();
                 let reset = resets_at.map(|t| format!(", resets at {}", t.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default();
-                format!("MiniMax quota low: {remaining} calls left{pct}{reset}")
+                match remaining {
+                    Some(n) => format!("MiniMax quota low: {n} calls left{pct}{reset}"),
+                    None => format!("MiniMax quota low:{pct} left{reset}"),
+                }
             }
             Event::WorkPaused { reason, resume_at } => {
                 let until = resume_at.map(|t| format!(" until {}", t.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default();
