@@ -21,7 +21,10 @@ fmt: toolchain
 lint: toolchain
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# The binaries first: integration tests run the tools of other crates too (the monitor's
+# children, the install test).
 unit:
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 
 test: fmt lint unit
