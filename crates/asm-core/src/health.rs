@@ -18,6 +18,8 @@ pub struct HealthReport {
     pub memory_files: usize,
     /// The state file's sections as stored (each tool's own view of its last work).
     pub state: Value,
+    /// Notification backend, chat, outbox backlog and delivery warnings.
+    pub notify: crate::notify::NotifyHealth,
 }
 
 #[derive(Debug, Serialize)]
@@ -61,6 +63,8 @@ pub fn report(rt: &Runtime) -> HealthReport {
     }
     let memory_files =
         std::fs::read_dir(p.memory_dir()).map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "json")).count()).unwrap_or(0);
+    let notify = crate::notify::health(rt);
+    warnings.extend(notify.warnings.iter().cloned());
     HealthReport {
         version: env!("CARGO_PKG_VERSION"),
         ok: problems.is_empty(),
@@ -80,6 +84,7 @@ pub fn report(rt: &Runtime) -> HealthReport {
         tools,
         memory_files,
         state,
+        notify,
     }
 }
 
@@ -92,6 +97,7 @@ pub fn render(r: &HealthReport) -> String {
     lines.push(format!("state file  {}", r.paths.state_file));
     lines.push(format!("memory      {} ({} files)", r.paths.memory_dir, r.memory_files));
     lines.push(format!("logs        {}", r.paths.logs_dir));
+    lines.extend(crate::notify::render_health(&r.notify));
     for t in &r.tools {
         lines.push(format!("{:<11} {}", t.name, t.path.as_deref().unwrap_or("not found")));
     }
