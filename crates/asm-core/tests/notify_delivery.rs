@@ -201,7 +201,10 @@ fn missing_topic_falls_back_to_general_with_a_note_and_warns() {
     assert_eq!(bodies.len(), 2);
     assert_eq!(bodies[0]["message_thread_id"], 466);
     assert!(bodies[1].get("message_thread_id").is_none());
-    assert_eq!(bodies[1]["text"], "(feed topic 466 is missing or closed; posting in General)\nOpenClaw gateway restarted (attempt 1, openclaw gateway restart)");
+    assert_eq!(
+        bodies[1]["text"],
+        "(feed topic 466 is missing or closed; posting in General)\nOpenClaw gateway restarted (attempt 1, openclaw gateway restart)"
+    );
     let health = asm_core::notify::health(&rt);
     assert!(health.warnings.iter().any(|w| w.contains("feed topic 466 in chat -1001234567890 is missing or closed")), "{:?}", health.warnings);
     // Meanwhile the next message goes straight to General: no second failed request.
@@ -313,6 +316,9 @@ fn chat_not_found_and_forbidden_are_configuration_errors() {
     }
 }
 
+/// When a message reached the mock, and its text.
+type Sent = (chrono::DateTime<chrono::Utc>, String);
+
 #[test]
 fn ten_minute_outage_then_full_delivery_in_order() {
     let w = World::new();
@@ -320,7 +326,7 @@ fn ten_minute_outage_then_full_delivery_in_order() {
     let down = Arc::new(Mutex::new(true));
     let clock = w.clock.clone();
     let flag = down.clone();
-    let sent: Arc<Mutex<Vec<(chrono::DateTime<chrono::Utc>, String)>>> = Arc::default();
+    let sent: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let log = sent.clone();
     let api = MockServer::start(move |req| {
         if *flag.lock().unwrap() {
@@ -480,7 +486,19 @@ fn openclaw_backend_runs_the_cli_and_checks_its_json() {
     let first: Vec<&str> = calls.split("---\n").next().unwrap().lines().collect();
     assert_eq!(
         first,
-        ["message", "send", "--channel", "telegram", "--target", CHAT, "--thread-id", "466", "--message", "OpenClaw gateway restarted (attempt 1, openclaw gateway restart)", "--json"]
+        [
+            "message",
+            "send",
+            "--channel",
+            "telegram",
+            "--target",
+            CHAT,
+            "--thread-id",
+            "466",
+            "--message",
+            "OpenClaw gateway restarted (attempt 1, openclaw gateway restart)",
+            "--json"
+        ]
     );
     assert_eq!(w.pending(&rt), 0);
     // The topic disappears: the CLI fails, the message goes to General with the note.

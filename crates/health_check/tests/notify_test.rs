@@ -36,7 +36,9 @@ fn queue_one(home: &TempDir, text: &str) {
 }
 
 fn ok_api() -> MockServer {
-    MockServer::start(|_| Response::json(200, &json!({"ok": true, "result": {"message_id": 4242, "chat": {"id": -1001234567890i64}, "message_thread_id": 466}})))
+    MockServer::start(|_| {
+        Response::json(200, &json!({"ok": true, "result": {"message_id": 4242, "chat": {"id": -1001234567890i64}, "message_thread_id": 466}}))
+    })
 }
 
 #[test]

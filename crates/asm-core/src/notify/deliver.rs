@@ -103,7 +103,7 @@ impl Pass<'_> {
                     break;
                 }
             };
-            finished_any |= snapshot.sent > 0 || !snapshot.dead.is_empty();
+            finished_any |= snapshot.finished > 0;
             report.pending_left = snapshot.pending.len();
             let Some(message) = snapshot.pending.into_iter().next() else { break };
             match self.step(&message, opts, &mut waited, &mut report) {
@@ -169,7 +169,8 @@ impl Pass<'_> {
         };
         let topic = self.route.topic;
         let use_topic = chat_id.as_deref().is_none_or(|c| state.use_topic(c, topic, now));
-        let text = if use_topic || topic == 1 { part_text.clone() } else { format!("(feed topic {topic} is missing or closed; posting in General)\n{part_text}") };
+        let text =
+            if use_topic || topic == 1 { part_text.clone() } else { format!("(feed topic {topic} is missing or closed; posting in General)\n{part_text}") };
         let out = Outgoing { chat: chat_id.as_deref().unwrap_or(""), topic: if use_topic { Some(topic) } else { None }, text: &text };
         let outcome = sender.send(&out);
         report.attempts.push(Attempt {

@@ -137,7 +137,7 @@ impl<'a> Notifier<'a> {
             backend: route.backend.to_string(),
             backend_reason: route.why.clone(),
             chat: route.chat.as_ref().ok().map(|c| c.id.clone()),
-            chat_source: route.chat.as_ref().map(|c| c.source.clone()).unwrap_or_else(|e| e.clone()),
+            chat_source: route.chat_source(),
             topic: route.topic,
             ..TestReport::default()
         };
@@ -150,7 +150,8 @@ impl<'a> Notifier<'a> {
         };
         let outbox = self.outbox();
         let state = self.rt.state();
-        let pass = Pass { outbox: &outbox, state: &state, route: &route, clock: self.clock, sleeper: self.sleeper }.run(PassOptions { max_wait: TEST_MAX_WAIT, force: true });
+        let pass = Pass { outbox: &outbox, state: &state, route: &route, clock: self.clock, sleeper: self.sleeper }
+            .run(PassOptions { max_wait: TEST_MAX_WAIT, force: true });
         log_pass(&pass);
         report.delivered = pass.delivered.contains(&id);
         report.earlier_delivered = pass.delivered.iter().filter(|d| **d != id).count();
@@ -163,7 +164,9 @@ impl<'a> Notifier<'a> {
             report.error = Some(last.and_then(|a| a.outcome.error().map(str::to_string)).or(pass.stopped.clone()).unwrap_or_else(|| "not delivered".into()));
             if let Ok(snapshot) = outbox.snapshot() {
                 if let Some(test) = snapshot.pending.iter().find(|p| p.id == id) {
-                    let _ = outbox.mark_dead(test, self.clock.now(), "test message not delivered; not retried");
+                    if let Err(e) = outbox.cancel(&test.id, self.clock.now(), "test message not delivered; not retried") {
+                        log::warn!("cannot withdraw the undelivered test message: {e}");
+                    }
                 }
             }
         }

@@ -22,7 +22,8 @@ pub struct OpenclawCliSender {
 
 impl OpenclawCliSender {
     pub fn new(program: PathBuf, env: &Env) -> OpenclawCliSender {
-        let env = env.iter().filter(|(k, _)| k.starts_with("OPENCLAW_") || matches!(*k, "HOME" | "PATH")).map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let env =
+            env.iter().filter(|(k, _)| k.starts_with("OPENCLAW_") || matches!(*k, "HOME" | "PATH")).map(|(k, v)| (k.to_string(), v.to_string())).collect();
         OpenclawCliSender { program, env }
     }
 
@@ -106,9 +107,8 @@ fn json_id(v: &Value) -> String {
 
 /// One line saying why: the JSON error message if there is one, else stderr, else stdout.
 fn failure_text(answer: Option<&Value>, stderr: &str, stdout: &str) -> String {
-    let from_json = answer.and_then(|d| {
-        ["/error/message", "/error", "/payload/error", "/message"].iter().find_map(|p| d.pointer(p).and_then(Value::as_str).map(str::to_string))
-    });
+    let from_json = answer
+        .and_then(|d| ["/error/message", "/error", "/payload/error", "/message"].iter().find_map(|p| d.pointer(p).and_then(Value::as_str).map(str::to_string)));
     let raw = from_json.unwrap_or_else(|| if stderr.trim().is_empty() { stdout.to_string() } else { stderr.to_string() });
     let line: String = raw.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(400).collect();
     let line = if line.is_empty() { "no output".to_string() } else { line };

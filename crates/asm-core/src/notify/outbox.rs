@@ -53,6 +53,12 @@ enum Record {
         text: String,
         error: String,
     },
+    /// Withdrawn on purpose (a failed `--notify-test` message is not delivered hours later).
+    Cancelled {
+        id: String,
+        at: DateTime<Utc>,
+        reason: String,
+    },
 }
 
 /// A message waiting for delivery.
@@ -83,6 +89,8 @@ pub struct OutboxSnapshot {
     pub pending: Vec<PendingMessage>,
     pub sent: usize,
     pub dead: Vec<DeadMessage>,
+    /// Messages sent, dead or withdrawn: what compaction can drop (dead beyond the last few).
+    pub finished: usize,
     /// Lines that could not be read (a torn write, a hand edit); skipped.
     pub corrupt_lines: usize,
 }
@@ -125,6 +133,10 @@ impl Outbox {
 
     pub fn mark_dead(&self, message: &PendingMessage, at: DateTime<Utc>, error: &str) -> Result<(), FsError> {
         self.append(&Record::Dead { id: message.id.clone(), at, kind: message.kind.clone(), text: message.text.clone(), error: error.into() })
+    }
+
+    pub fn cancel(&self, id: &str, at: DateTime<Utc>, reason: &str) -> Result<(), FsError> {
+        self.append(&Record::Cancelled { id: id.into(), at, reason: reason.into() })
     }
 
     /// Held for a whole delivery pass; None when another process is delivering right now.
@@ -203,7 +215,7 @@ impl Outbox {
             .iter()
             .filter(|r| match r {
                 Record::Add { id, .. } | Record::Part { id, .. } => pending.contains(id.as_str()),
-                Record::Sent { .. } => false,
+                Record::Sent { .. } | Record::Cancelled { .. } => false,
                 Record::Dead { id, .. } => keep_dead.contains(id.as_str()),
             })
             .collect();
@@ -264,6 +276,9 @@ fn fold(records: &[Record]) -> OutboxSnapshot {
                     snapshot.sent += 1;
                 }
             }
+            Record::Cancelled { id, .. } => {
+                finished.insert(id);
+            }
             Record::Dead { id, at, kind, error, .. } => {
                 if finished.insert(id) {
                     snapshot.dead.push(DeadMessage { id: id.clone(), at: *at, kind: kind.clone(), error: error.clone() });
@@ -271,6 +286,7 @@ fn fold(records: &[Record]) -> OutboxSnapshot {
             }
         }
     }
+    snapshot.finished = finished.len();
     snapshot.pending = order
         .iter()
         .filter(|id| !finished.contains(id.as_str()))
@@ -303,6 +319,8 @@ mod tests {
         }
         ob.mark_part("b", 0, t, Some("7".into())).unwrap();
         ob.mark_sent("a", t, "telegram", Some("1".into())).unwrap();
+        ob.append_message("d", t, "test", "withdrawn").unwrap();
+        ob.cancel("d", t, "test message not delivered").unwrap();
         let s = ob.snapshot().unwrap();
         assert_eq!(s.pending.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["b", "c"]);
         assert_eq!(s.pending[0].parts_done, 1);

@@ -68,7 +68,8 @@ impl NotifyState {
     /// The earliest instant the next message to `chat` may go out (≤ now means: now).
     pub fn next_send_at(&self, chat: &str, now: DateTime<Utc>) -> DateTime<Utc> {
         let mut at = self.not_before.unwrap_or(now).max(now);
-        let recent: Vec<DateTime<Utc>> = self.sent_at.get(chat).map(|v| v.iter().copied().filter(|t| *t > now - Duration::seconds(60)).collect()).unwrap_or_default();
+        let recent: Vec<DateTime<Utc>> =
+            self.sent_at.get(chat).map(|v| v.iter().copied().filter(|t| *t > now - Duration::seconds(60)).collect()).unwrap_or_default();
         if let Some(last) = recent.iter().max() {
             at = at.max(*last + Duration::seconds(PER_CHAT_GAP_SECS));
         }

@@ -37,6 +37,15 @@ pub struct Route {
 }
 
 impl Route {
+    /// Where the chat id came from, or why there is none (the log backend needs none).
+    pub fn chat_source(&self) -> String {
+        match (&self.chat, self.backend) {
+            (Ok(c), _) => c.source.clone(),
+            (Err(_), "log") => "not needed for the log backend".into(),
+            (Err(e), _) => e.clone(),
+        }
+    }
+
     /// The sender and chat, or the configuration error that stops delivery.
     pub fn ready(&self) -> Result<(&dyn Sender, Option<&ChatChoice>), String> {
         let sender = self.sender.as_deref().map_err(Clone::clone)?;
@@ -245,7 +254,8 @@ mod tests {
     use crate::env::Env;
 
     fn runtime(dir: &std::path::Path, extra: &[(&str, &str)]) -> Runtime {
-        let mut pairs: Vec<(String, String)> = vec![("HOME".into(), dir.display().to_string()), ("OPENCLAW_STATE_DIR".into(), dir.join("state").display().to_string())];
+        let mut pairs: Vec<(String, String)> =
+            vec![("HOME".into(), dir.display().to_string()), ("OPENCLAW_STATE_DIR".into(), dir.join("state").display().to_string())];
         pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         Runtime::from_env(Env::from_pairs(pairs)).unwrap()
     }

@@ -76,7 +76,8 @@ pub fn classify_failure(code: Option<i64>, description: &str, retry_after: Optio
     if lower.contains("message thread not found") || lower.contains("topic_closed") || lower.contains("topic_deleted") || lower.contains("topic closed") {
         return SendOutcome::TopicMissing { error };
     }
-    let config_words = ["chat not found", "unauthorized", "forbidden", "bot was kicked", "bot is not a member", "not enough rights", "need administrator rights"];
+    let config_words =
+        ["chat not found", "unauthorized", "forbidden", "bot was kicked", "bot is not a member", "not enough rights", "need administrator rights"];
     if matches!(code, Some(401 | 403 | 404)) || config_words.iter().any(|w| lower.contains(w)) {
         return SendOutcome::Config { error };
     }

@@ -104,7 +104,8 @@ mod tests {
     #[test]
     fn body_matches_what_openclaw_sends() {
         let out = Outgoing { chat: "-1001234567890", topic: Some(466), text: "Manager notice: context at 85% (thread-id flag)" };
-        let fixture = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/openclaw/v2026.9.6/telegram-botapi-requests.jsonl")).unwrap();
+        let fixture =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/openclaw/v2026.9.6/telegram-botapi-requests.jsonl")).unwrap();
         let first: Value = serde_json::from_str(fixture.lines().next().unwrap()).unwrap();
         assert_eq!(request_body(&out, true), first["body"]);
     }
