@@ -10,8 +10,9 @@ use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Node start-up alone takes 1–2 s, a send through the gateway a few more.
-const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Node start-up alone takes 1–2 s, a send through the gateway a few more; on a loaded
+/// machine a send took 29 s.
+const SEND_TIMEOUT: Duration = Duration::from_secs(90);
 
 pub struct OpenclawCliSender {
     program: PathBuf,
