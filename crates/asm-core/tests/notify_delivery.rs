@@ -536,3 +536,19 @@ fn log_backend_delivers_to_the_log() {
     assert_eq!(w.pending(&rt), 0);
     assert!(w.api.server.requests().is_empty());
 }
+
+#[test]
+fn a_group_upgraded_to_a_supergroup_is_followed_and_reported() {
+    let w = World::new();
+    let rt = w.runtime(&[]);
+    w.api.then(error(400, "Bad Request: group chat was upgraded to a supergroup chat", Some(json!({"migrate_to_chat_id": -1009999999999i64}))));
+    let n = w.notifier(&rt);
+    n.emit(&restarted(1));
+    w.clock.advance_secs(5);
+    n.emit(&restarted(2));
+    let chats: Vec<Value> = w.api.bodies().iter().map(|b| b["chat_id"].clone()).collect();
+    assert_eq!(chats, [json!(CHAT), json!("-1009999999999"), json!("-1009999999999")]);
+    let health = asm_core::notify::health(&rt);
+    assert!(health.warnings.iter().any(|w| w.contains("set ASM_FEED_CHAT_ID=-1009999999999")), "{:?}", health.warnings);
+    assert_eq!(w.pending(&rt), 0);
+}

@@ -204,6 +204,9 @@ impl Pass<'_> {
                 self.update_state(|s| s.record_topic_missing(&chat_id, topic, &error, now));
                 Step::Continue
             }
+            SendOutcome::Migrated { to_chat, error } if to_chat == chat_id => {
+                self.config_error(&format!("{error} (already posting to {to_chat})"), now, opts, &state)
+            }
             SendOutcome::Migrated { to_chat, error } => {
                 log::warn!("chat {chat_id} moved to {to_chat} ({error}); posting there — set ASM_FEED_CHAT_ID={to_chat}");
                 let from = chat.map(|c| c.id.clone()).unwrap_or_default();

@@ -39,6 +39,8 @@ pub enum NotifyError {
 
 /// How long `emit` may wait for throttles before leaving the rest for a later pass.
 const EMIT_MAX_WAIT: Duration = Duration::from_secs(5);
+/// The monitor's flush may spend part of its cycle waiting for throttles.
+const FLUSH_MAX_WAIT: Duration = Duration::from_secs(30);
 /// `--notify-test` waits longer: someone is watching and wants the answer.
 const TEST_MAX_WAIT: Duration = Duration::from_secs(120);
 
@@ -126,7 +128,31 @@ impl<'a> Notifier<'a> {
         }
         let route = route::resolve(self.rt);
         let state = self.rt.state();
-        Pass { outbox: &outbox, state: &state, route: &route, clock: self.clock, sleeper: self.sleeper }.run(opts)
+        let pass = Pass { outbox: &outbox, state: &state, route: &route, clock: self.clock, sleeper: self.sleeper };
+        let mut report = pass.run(opts);
+        // A message queued while this pass was finishing found the lock taken and left the
+        // work to us: look once more after releasing the lock.
+        for _ in 0..3 {
+            let arrived = report.stopped.is_none() && !report.busy && outbox.snapshot().map(|s| !s.pending.is_empty()).unwrap_or(false);
+            if !arrived {
+                break;
+            }
+            let again = pass.run(opts);
+            report.delivered.extend(again.delivered);
+            report.attempts.extend(again.attempts);
+            report.pending_left = again.pending_left;
+            report.stopped = again.stopped;
+            report.busy = again.busy;
+        }
+        report
+    }
+
+    /// A delivery pass for the monitor's cycle: whatever a short `emit` pass left queued
+    /// (a backlog after an outage goes out at the throttled pace over a few cycles).
+    pub fn flush(&self) -> PassReport {
+        let report = self.deliver_pending(PassOptions { max_wait: FLUSH_MAX_WAIT, force: false });
+        log_pass(&report);
+        report
     }
 
     /// `health_check --notify-test`: delivers anything pending first, then the test message,

@@ -41,7 +41,6 @@ impl Route {
     pub fn chat_source(&self) -> String {
         match (&self.chat, self.backend) {
             (Ok(c), _) => c.source.clone(),
-            (Err(_), "log") => "not needed for the log backend".into(),
             (Err(e), _) => e.clone(),
         }
     }
@@ -74,7 +73,8 @@ pub fn resolve(rt: &Runtime) -> Route {
         }
         NotifyBackend::Auto => auto(rt, oc_value),
     };
-    let chat = resolve_chat(rt, oc_value, &oc);
+    // The log backend needs no chat, so it does not pay for session discovery.
+    let chat = if backend == "log" { Err("not needed for the log backend".to_string()) } else { resolve_chat(rt, oc_value, &oc) };
     let topic = rt.config.feed_topic;
     let token = rt.config.telegram_bot_token.clone().or_else(|| oc_value.and_then(|v| token_from_openclaw(rt, v)));
     let fingerprint = fingerprint(backend, chat.as_ref().ok().map(|c| c.id.as_str()), topic, token.as_ref().map(Secret::expose));
@@ -82,7 +82,9 @@ pub fn resolve(rt: &Runtime) -> Route {
 }
 
 fn auto(rt: &Runtime, oc: Option<&Value>) -> (&'static str, String, Result<Box<dyn Sender>, String>) {
-    if let Some(program) = openclaw_program(rt) {
+    // Inside an agent's exec tool OpenClaw's CLI refuses message RPCs by design.
+    let inside_agent_exec = rt.env.get("OPENCLAW_SHELL") == Some("exec");
+    if let Some(program) = openclaw_program(rt).filter(|_| !inside_agent_exec) {
         let url = gateway_url(rt, oc);
         if gateway_reachable(&url, Duration::from_secs(rt.config.gateway_probe_timeout)) {
             let why = format!("auto: openclaw CLI at {} and the gateway answers at {url}", program.display());
@@ -303,12 +305,12 @@ mod tests {
     #[test]
     fn no_chat_or_two_chats_is_a_clear_error_and_the_variable_wins() {
         let dir = temp("chats");
-        let rt = runtime(&dir, &[]);
+        let rt = runtime(&dir, &[("ASM_NOTIFY_BACKEND", "openclaw")]);
         assert!(resolve(&rt).chat.unwrap_err().starts_with("no feed chat: set ASM_FEED_CHAT_ID"));
         std::fs::write(dir.join("state/openclaw.json"), r#"{channels:{telegram:{groups:{"-1001":{}, "-1002":{}}}}}"#).unwrap();
         let err = resolve(&rt).chat.unwrap_err();
         assert!(err.contains("2 Telegram groups (-1001, -1002)"), "{err}");
-        let rt = runtime(&dir, &[("ASM_FEED_CHAT_ID", "-1003")]);
+        let rt = runtime(&dir, &[("ASM_NOTIFY_BACKEND", "openclaw"), ("ASM_FEED_CHAT_ID", "-1003")]);
         assert_eq!(resolve(&rt).chat.unwrap(), ChatChoice { id: "-1003".into(), source: "ASM_FEED_CHAT_ID".into() });
         std::fs::remove_dir_all(dir).unwrap();
     }
