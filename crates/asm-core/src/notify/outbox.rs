@@ -4,6 +4,9 @@
 //! other side confirmed; a message that can never be delivered is kept as `dead`. Whatever
 //! happens in between (kill -9, network cut, gateway restart), the next pass finds the message
 //! still pending and sends it — each message, and each part of a split message, once.
+//! (One window remains, as with any sender to an API without idempotent sends: killed after
+//! Telegram confirmed but before the `sent` record reached the disk, a message goes out twice.
+//! The window is one fsync long.)
 //!
 //! Two locks: a short one around every append and every compaction (so a compaction's
 //! rename never swallows a concurrent append), and a delivery lock held for a whole pass (so

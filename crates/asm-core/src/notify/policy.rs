@@ -86,9 +86,13 @@ impl NotifyState {
 
     /// A message reached `chat` at `now`.
     pub fn record_delivery(&mut self, chat: &str, now: DateTime<Utc>) {
-        let stamps = self.sent_at.entry(chat.to_string()).or_default();
-        stamps.push(now);
-        stamps.retain(|t| *t > now - Duration::seconds(60));
+        // The log backend has no chat and no rate limit.
+        if !chat.is_empty() {
+            self.sent_at.entry(chat.to_string()).or_default().push(now);
+        }
+        for stamps in self.sent_at.values_mut() {
+            stamps.retain(|t| *t > now - Duration::seconds(60));
+        }
         self.sent_at.retain(|_, v| !v.is_empty());
         self.transient_failures = 0;
         self.blocked = None;
