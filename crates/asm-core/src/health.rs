@@ -21,6 +21,8 @@ pub struct HealthReport {
     pub state: Value,
     /// The MiniMax quota watch: on/off, the last reading and its age, paused or not.
     pub quota: Value,
+    /// Notification backend, chat, outbox backlog and delivery warnings.
+    pub notify: crate::notify::NotifyHealth,
 }
 
 #[derive(Debug, Serialize)]
@@ -73,6 +75,8 @@ pub fn report(rt: &Runtime) -> HealthReport {
     let memory_files =
         std::fs::read_dir(p.memory_dir()).map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "json")).count()).unwrap_or(0);
     let monitor = monitor_view(rt, &state);
+    let notify = crate::notify::health(rt);
+    warnings.extend(notify.warnings.iter().cloned());
     HealthReport {
         monitor,
         version: env!("CARGO_PKG_VERSION"),
@@ -94,6 +98,7 @@ pub fn report(rt: &Runtime) -> HealthReport {
         memory_files,
         state,
         quota: crate::quota::health_view(rt, chrono::Utc::now()),
+        notify,
     }
 }
 
@@ -119,6 +124,7 @@ pub fn render(r: &HealthReport) -> String {
     lines.push(format!("memory      {} ({} files)", r.paths.memory_dir, r.memory_files));
     lines.push(format!("logs        {}", r.paths.logs_dir));
     lines.push(crate::quota::health_line(&r.quota));
+    lines.extend(crate::notify::render_health(&r.notify));
     for t in &r.tools {
         lines.push(format!("{:<11} {}", t.name, t.path.as_deref().unwrap_or("not found")));
     }

@@ -204,6 +204,9 @@ impl<'a> Monitor<'a> {
             let at = self.clock.now();
             self.rt.state().update("monitor", |m: &mut MonitorState| m.schedule.mark(&step, at))?;
         }
+        // emit() only waits briefly for throttles; whatever an outage left queued goes now.
+        let flushed = crate::notify::Notifier::new(self.rt).flush();
+        log::debug!("notification flush: {flushed:?}");
         let at = self.clock.now();
         self.rt.state().update("monitor", |m: &mut MonitorState| m.last_tick = Some(at))?;
         Ok(())

@@ -4,7 +4,8 @@
 use asm_core::cli;
 use asm_core::clock::SystemClock;
 use asm_core::logging::LogTarget;
-use asm_core::{Error, Runtime};
+use asm_core::notify::Notifier;
+use asm_core::Runtime;
 use clap::Parser;
 
 #[derive(Parser, Debug)]
@@ -43,7 +44,7 @@ fn run(args: Args) -> asm_core::Result<i32> {
         return Ok(if report.has_problem() { cli::EXIT_PROBLEM } else { cli::EXIT_OK });
     }
     if args.notify_test {
-        return Err(Error::NotAvailable("health_check --notify-test".into()));
+        return notify_test(&rt, args.text.as_deref(), args.json);
     }
     let report = asm_core::health::report(&rt);
     if args.json {
@@ -52,4 +53,36 @@ fn run(args: Args) -> asm_core::Result<i32> {
         cli::print_text(&asm_core::health::render(&report));
     }
     Ok(if report.ok { cli::EXIT_OK } else { cli::EXIT_PROBLEM })
+}
+
+/// Delivers what is pending, posts the test message, prints what happened; exit 0 when delivered.
+fn notify_test(rt: &Runtime, text: Option<&str>, json: bool) -> asm_core::Result<i32> {
+    let default_text = format!("auto-session-manager test message from {} (health_check --notify-test)", host_name());
+    let report = Notifier::new(rt).send_test(text.unwrap_or(&default_text));
+    if json {
+        cli::print_json(&report)?;
+    } else {
+        let mut lines = vec![
+            format!("backend   {} ({})", report.backend, report.backend_reason),
+            format!("chat      {} ({})", report.chat.as_deref().unwrap_or("-"), report.chat_source),
+            format!("topic     {}{}", report.topic, if report.topic == 1 { " (General)" } else { "" }),
+        ];
+        if report.earlier_delivered > 0 {
+            lines.push(format!("delivered {} queued message(s) first", report.earlier_delivered));
+        }
+        match (&report.answer, &report.error) {
+            (Some(answer), _) if report.delivered => lines.push(format!("delivered: {answer}")),
+            (_, Some(error)) => lines.push(format!("NOT delivered: {error}")),
+            _ => lines.push(if report.delivered { "delivered".into() } else { "NOT delivered".into() }),
+        }
+        if report.pending_left > 0 {
+            lines.push(format!("{} message(s) still queued in the outbox", report.pending_left));
+        }
+        cli::print_text(&lines.join("\n"));
+    }
+    Ok(if report.delivered { cli::EXIT_OK } else { cli::EXIT_PROBLEM })
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "this host".into())
 }

@@ -1,0 +1,259 @@
+//! One delivery pass: under the outbox's delivery lock, take the oldest pending message,
+//! ask the policy whether it may go now (waiting out short throttles and `retry_after`
+//! through the injected [`Sleeper`] and [`Clock`], within a budget), send it (or its next
+//! part), and record what happened — in the outbox first when the other side confirmed,
+//! then in the `notify` state section. Messages go strictly in queue order; a failure that
+//! concerns the route (network, configuration) stops the pass with everything still queued.
+
+use super::outbox::{Outbox, PendingMessage};
+use super::policy::NotifyState;
+use super::route::Route;
+use super::sender::{split_text, Outgoing, SendOutcome, PART_LIMIT};
+use crate::clock::Clock;
+use crate::state::StateStore;
+use serde::Serialize;
+use std::time::Duration;
+
+pub const STATE_SECTION: &str = "notify";
+
+/// Waiting, as an input: real sleeping in tools, a clock that jumps in tests.
+pub trait Sleeper: Send + Sync {
+    fn sleep(&self, d: Duration);
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ThreadSleeper;
+
+impl Sleeper for ThreadSleeper {
+    fn sleep(&self, d: Duration) {
+        std::thread::sleep(d);
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PassOptions {
+    /// How long the pass may wait in total for throttles and retry_after before it leaves the
+    /// rest for a later pass.
+    pub max_wait: Duration,
+    /// Ignore a configuration-error pause (someone is testing the configuration right now).
+    pub force: bool,
+}
+
+/// One send attempt, for logs and `--notify-test`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    pub id: String,
+    pub kind: String,
+    pub part: usize,
+    pub parts: usize,
+    pub chat: Option<String>,
+    pub topic: Option<i64>,
+    #[serde(flatten)]
+    pub outcome: SendOutcome,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PassReport {
+    pub backend: String,
+    /// Ids of messages fully delivered in this pass, in order.
+    pub delivered: Vec<String>,
+    pub attempts: Vec<Attempt>,
+    pub pending_left: usize,
+    /// Why the pass stopped with messages still queued.
+    pub stopped: Option<String>,
+    /// Another process holds the delivery lock; it delivers.
+    pub busy: bool,
+}
+
+pub struct Pass<'a> {
+    pub outbox: &'a Outbox,
+    pub state: &'a StateStore,
+    pub route: &'a Route,
+    pub clock: &'a dyn Clock,
+    pub sleeper: &'a dyn Sleeper,
+}
+
+enum Step {
+    Continue,
+    Stop(String),
+}
+
+impl Pass<'_> {
+    pub fn run(&self, opts: PassOptions) -> PassReport {
+        let mut report = PassReport { backend: self.route.backend.to_string(), ..PassReport::default() };
+        let _lock = match self.outbox.try_lock_delivery() {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
+                report.busy = true;
+                report.pending_left = self.outbox.snapshot().map(|s| s.pending.len()).unwrap_or(0);
+                return report;
+            }
+            Err(e) => {
+                report.stopped = Some(e.to_string());
+                return report;
+            }
+        };
+        let mut waited = Duration::ZERO;
+        let mut finished_any = false;
+        loop {
+            let snapshot = match self.outbox.snapshot() {
+                Ok(s) => s,
+                Err(e) => {
+                    report.stopped = Some(e.to_string());
+                    break;
+                }
+            };
+            finished_any |= snapshot.finished > 0;
+            report.pending_left = snapshot.pending.len();
+            let Some(message) = snapshot.pending.into_iter().next() else { break };
+            match self.step(&message, opts, &mut waited, &mut report) {
+                Step::Continue => {}
+                Step::Stop(why) => {
+                    report.stopped = Some(why);
+                    break;
+                }
+            }
+        }
+        if finished_any || !report.delivered.is_empty() {
+            if let Err(e) = self.outbox.compact() {
+                log::warn!("cannot compact the notification outbox: {e}");
+            }
+        }
+        report.pending_left = self.outbox.snapshot().map(|s| s.pending.len()).unwrap_or(report.pending_left);
+        report
+    }
+
+    fn load_state(&self) -> NotifyState {
+        self.state.section(STATE_SECTION).unwrap_or_else(|e| {
+            log::warn!("cannot read the notify state ({e}); delivering without throttle history");
+            NotifyState::default()
+        })
+    }
+
+    fn update_state(&self, change: impl FnOnce(&mut NotifyState)) {
+        if let Err(e) = self.state.update(STATE_SECTION, change) {
+            log::warn!("cannot record the notify state: {e}");
+        }
+    }
+
+    fn step(&self, message: &PendingMessage, opts: PassOptions, waited: &mut Duration, report: &mut PassReport) -> Step {
+        let now = self.clock.now();
+        let state = self.load_state();
+        let (sender, chat) = match self.route.ready() {
+            Ok(ready) => ready,
+            Err(error) => return self.config_error(&error, now, opts, &state),
+        };
+        if !opts.force {
+            if let Some(b) = state.blocking(&self.route.fingerprint, now) {
+                return Step::Stop(format!("delivery paused until {} after a configuration error: {}", b.until.format("%Y-%m-%d %H:%M:%S UTC"), b.error));
+            }
+        }
+        let chat_id = chat.map(|c| state.effective_chat(&c.id));
+        if let Some(chat_id) = chat_id.as_deref() {
+            let at = state.next_send_at(chat_id, now);
+            if at > now {
+                let wait = (at - now).to_std().unwrap_or(Duration::ZERO);
+                if *waited + wait > opts.max_wait {
+                    return Step::Stop(format!("next send allowed at {} (rate limit or back-off); left queued", at.format("%Y-%m-%d %H:%M:%S UTC")));
+                }
+                self.sleeper.sleep(wait);
+                *waited += wait;
+                return Step::Continue;
+            }
+        }
+        let parts = split_text(&message.text, PART_LIMIT);
+        let part = message.parts_done;
+        let Some(part_text) = parts.get(part) else {
+            // Every part was confirmed before a crash took the final mark: finish it now.
+            return self.mark_sent(message, None, now, report);
+        };
+        let topic = self.route.topic;
+        let use_topic = chat_id.as_deref().is_none_or(|c| state.use_topic(c, topic, now));
+        let text =
+            if use_topic || topic == 1 { part_text.clone() } else { format!("(feed topic {topic} is missing or closed; posting in General)\n{part_text}") };
+        let out = Outgoing { chat: chat_id.as_deref().unwrap_or(""), topic: if use_topic { Some(topic) } else { None }, text: &text };
+        let outcome = sender.send(&out);
+        report.attempts.push(Attempt {
+            id: message.id.clone(),
+            kind: message.kind.clone(),
+            part,
+            parts: parts.len(),
+            chat: chat_id.clone(),
+            topic: out.topic.filter(|t| *t != 1),
+            outcome: outcome.clone(),
+        });
+        let chat_id = chat_id.unwrap_or_default();
+        match outcome {
+            SendOutcome::Delivered { message_id, .. } => {
+                self.update_state(|s| {
+                    s.record_delivery(&chat_id, now);
+                    if use_topic {
+                        s.record_topic_ok(&chat_id, topic);
+                    }
+                });
+                if part + 1 < parts.len() {
+                    if let Err(e) = self.outbox.mark_part(&message.id, part, now, message_id) {
+                        return Step::Stop(format!("sent part {} of {} but cannot record it: {e}", part + 1, message.id));
+                    }
+                    return Step::Continue;
+                }
+                self.mark_sent(message, message_id, now, report)
+            }
+            SendOutcome::TopicMissing { error } if use_topic && topic != 1 => {
+                log::warn!("feed topic {topic} in chat {chat_id} is missing or closed ({error}); posting in General and warning in health_check");
+                self.update_state(|s| s.record_topic_missing(&chat_id, topic, &error, now));
+                Step::Continue
+            }
+            SendOutcome::Migrated { to_chat, error } if to_chat == chat_id => {
+                self.config_error(&format!("{error} (already posting to {to_chat})"), now, opts, &state)
+            }
+            SendOutcome::Migrated { to_chat, error } => {
+                log::warn!("chat {chat_id} moved to {to_chat} ({error}); posting there — set ASM_FEED_CHAT_ID={to_chat}");
+                let from = chat.map(|c| c.id.clone()).unwrap_or_default();
+                self.update_state(|s| s.migrated = Some(super::policy::Migrated { from, to: to_chat }));
+                Step::Continue
+            }
+            SendOutcome::RetryAfter { secs, error } => {
+                log::warn!("{error}; waiting exactly {secs}s before the next send");
+                self.update_state(|s| s.record_retry_after(secs, now));
+                Step::Continue
+            }
+            SendOutcome::Transient { error } => {
+                log::warn!("notification not delivered yet, kept queued: {error}");
+                self.update_state(|s| s.record_transient(&error, now));
+                Step::Stop(error)
+            }
+            SendOutcome::Config { error } | SendOutcome::TopicMissing { error } => self.config_error(&error, now, opts, &state),
+            SendOutcome::Rejected { error } => {
+                log::error!("notification {} refused for good and kept as dead in the outbox: {error}", message.id);
+                match self.outbox.mark_dead(message, now, &error) {
+                    Ok(()) => Step::Continue,
+                    Err(e) => Step::Stop(format!("cannot record a refused message: {e}")),
+                }
+            }
+        }
+    }
+
+    fn mark_sent(&self, message: &PendingMessage, message_id: Option<String>, now: chrono::DateTime<chrono::Utc>, report: &mut PassReport) -> Step {
+        match self.outbox.mark_sent(&message.id, now, self.route.backend, message_id) {
+            Ok(()) => {
+                log::info!("notification {} delivered via {}", message.id, self.route.backend);
+                report.delivered.push(message.id.clone());
+                Step::Continue
+            }
+            // Without the mark the next pass would send it again: stop rather than loop.
+            Err(e) => Step::Stop(format!("delivered {} but cannot record it: {e}", message.id)),
+        }
+    }
+
+    fn config_error(&self, error: &str, now: chrono::DateTime<chrono::Utc>, opts: PassOptions, state: &NotifyState) -> Step {
+        let repeated = state.blocked.as_ref().is_some_and(|b| b.fingerprint == self.route.fingerprint && b.error == error);
+        if !repeated || opts.force {
+            log::error!("NOTIFICATIONS ARE NOT BEING DELIVERED — configuration error: {error}. Messages stay queued in the outbox; fix the configuration and run health_check --notify-test");
+        } else {
+            log::warn!("notifications still not delivered (configuration error): {error}");
+        }
+        self.update_state(|s| s.record_config_error(error, &self.route.fingerprint, now));
+        Step::Stop(format!("configuration error: {error}"))
+    }
+}
