@@ -13,9 +13,11 @@ pub mod error; //        the crate-wide error and its exit code
 pub mod fsutil; //       atomic writes, advisory locks, private modes
 pub mod gateway; //      OpenClaw gateway watch: probe, incident state machine, restart, repair
 pub mod health; //       the health report: configuration, paths, state, tools found
+pub mod json5; //        a lenient JSON5 reader (OpenClaw's config is JSON5)
 pub mod logging; //      env_logger set-up, rotating log files, secret redaction of every line
 pub mod memory; //       key-information extraction and the session memory store
 pub mod notify; //       feed notifications: events, durable outbox, Telegram/OpenClaw senders
+pub mod openclaw_config; // OpenClaw's openclaw.json, read-only, in one place
 pub mod paths; //        OpenClaw state dir resolution and everything ASM keeps under it
 pub mod platform; //     one adapter per agent platform: discovery and context measurement
 pub mod proc; //         child processes: argv only, timeout, output capture, process groups

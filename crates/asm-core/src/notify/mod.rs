@@ -9,7 +9,6 @@
 
 pub mod deliver;
 pub mod event;
-pub mod json5;
 pub mod openclaw_cli;
 pub mod outbox;
 pub mod policy;

@@ -4,7 +4,6 @@
 //! token (TELEGRAM_BOT_TOKEN / ASM_TELEGRAM_BOT_TOKEN, else OpenClaw's
 //! `channels.telegram.botToken` / `tokenFile`). OpenClaw's config is read leniently (JSON5).
 
-use super::json5;
 use super::openclaw_cli::OpenclawCliSender;
 use super::sender::{LogSender, Sender};
 use super::telegram::TelegramSender;
@@ -122,13 +121,7 @@ fn telegram_sender(rt: &Runtime, oc: Option<&Value>) -> Option<Box<dyn Sender>> 
 
 /// OpenClaw's config as a JSON value: None when there is no file, Err when it cannot be read.
 pub fn read_openclaw_config(rt: &Runtime) -> Result<Option<Value>, String> {
-    let path = &rt.paths.openclaw_config;
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
-    };
-    json5::parse(&text).map(Some).map_err(|e| format!("{}: {e}", path.display()))
+    crate::openclaw_config::read(&rt.paths)
 }
 
 /// `channels.telegram.botToken` (or `${VAR}` naming a variable), else `tokenFile`; the same

@@ -5,7 +5,6 @@
 //! Other tools ask one question: [`work_paused`]. `health_check --quota` and the monitor run
 //! [`check`]; with no MiniMax key anywhere the watch is off, which is not an error.
 
-mod json5;
 pub mod minimax;
 pub mod pause;
 pub mod reading;
@@ -144,7 +143,7 @@ pub fn check(rt: &Runtime, clock: &dyn Clock, force: bool) -> crate::Result<Quot
 pub fn check_with(rt: &Runtime, clock: &dyn Clock, force: bool, emit: &mut dyn FnMut(&Event)) -> crate::Result<QuotaReport> {
     let now = clock.now();
     let policy = Policy::new(rt.config.minimax_quota_threshold, rt.config.quota_interval);
-    let openclaw_config = read_openclaw_config(&rt.paths.openclaw_config);
+    let openclaw_config = read_openclaw_config(&rt.paths);
     let mut state: QuotaState = rt.state().section(SECTION)?;
     let Some(key) = minimax::find_key_in(rt, openclaw_config.as_ref()) else {
         return watch_off(rt, now, state, emit);
@@ -284,15 +283,11 @@ fn run_hook(kind: &'static str, argv: &[String], env: &[(&str, String)]) -> Hook
     HookRun { kind, command, ok, detail }
 }
 
-fn read_openclaw_config(path: &Path) -> Option<Value> {
-    let text = std::fs::read_to_string(path).ok()?;
-    match json5::parse(&text) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            log::warn!("{} is not readable as JSON5 ({e}); ignoring it for the quota watch", path.display());
-            None
-        }
-    }
+fn read_openclaw_config(paths: &crate::paths::Paths) -> Option<Value> {
+    crate::openclaw_config::read(paths).unwrap_or_else(|e| {
+        log::warn!("{e}; ignoring OpenClaw's config for the quota watch");
+        None
+    })
 }
 
 /// OpenClaw's file log: `logging.file` when configured, else
@@ -357,7 +352,7 @@ fn log_line_time(line: &str) -> Option<DateTime<Utc>> {
 
 /// What plain `health_check` shows about the quota: the watch, the last reading and its age.
 pub fn health_view(rt: &Runtime, now: DateTime<Utc>) -> Value {
-    let config = read_openclaw_config(&rt.paths.openclaw_config);
+    let config = read_openclaw_config(&rt.paths);
     let key = minimax::find_key_in(rt, config.as_ref());
     let state: QuotaState = rt.state().section(SECTION).unwrap_or_default();
     let mut report = report_from(&state, now, Vec::new(), Vec::new());
