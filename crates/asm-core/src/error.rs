@@ -17,6 +17,8 @@ pub enum Error {
     Fs(#[from] crate::fsutil::FsError),
     #[error(transparent)]
     Proc(#[from] crate::proc::ProcError),
+    #[error(transparent)]
+    Gateway(#[from] crate::gateway::GatewayError),
     /// The command line asked for something that does not fit (exit 2).
     #[error("{0}")]
     Usage(String),
