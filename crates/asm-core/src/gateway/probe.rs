@@ -236,7 +236,8 @@ fn classify_transport(t: &ureq::Transport) -> (ProbeKind, Option<u16>, String) {
 fn classify_io(e: &std::io::Error) -> ProbeKind {
     use std::io::ErrorKind::*;
     match e.kind() {
-        ConnectionRefused => ProbeKind::Down,
+        // Reset or aborted: the process died while (or just after) accepting.
+        ConnectionRefused | ConnectionReset | ConnectionAborted => ProbeKind::Down,
         TimedOut | WouldBlock => ProbeKind::Unresponsive,
         _ => ProbeKind::Error,
     }
@@ -244,7 +245,8 @@ fn classify_io(e: &std::io::Error) -> ProbeKind {
 
 fn describe_io(e: &std::io::Error) -> String {
     match classify_io(e) {
-        ProbeKind::Down => "connection refused (nothing listens)".into(),
+        ProbeKind::Down if e.kind() == std::io::ErrorKind::ConnectionRefused => "connection refused (nothing listens)".into(),
+        ProbeKind::Down => format!("connection dropped ({e})"),
         ProbeKind::Unresponsive => "no answer within the timeout (accepted but frozen?)".into(),
         _ => e.to_string(),
     }

@@ -259,7 +259,13 @@ pub fn is_gateway_cmdline(cmdline: &str, rt: &Runtime) -> bool {
     if lower.contains("openclaw") || lower.contains("clawdbot") {
         return true;
     }
-    rt.config.gateway_start_cmd.as_ref().is_some_and(|argv| !argv.is_empty() && cmdline.contains(&argv.join(" ")))
+    // The program may have been resolved through a wrapper (pyenv, nvm), so its arguments identify it.
+    let identity = |argv: &[String]| match argv {
+        [] => None,
+        [program] => Some(program.clone()),
+        [_, args @ ..] => Some(args.join(" ")),
+    };
+    rt.config.gateway_start_cmd.as_deref().and_then(identity).is_some_and(|id| cmdline.contains(&id))
 }
 
 /// Processes listening on TCP `port` (IPv4 or IPv6), as far as /proc lets us see them.
@@ -348,6 +354,7 @@ mod tests {
         assert!(is_gateway_cmdline("node /usr/lib/node_modules/openclaw/openclaw.mjs gateway run", &r));
         assert!(is_gateway_cmdline("python3 /x/fake_gw.py --port 5", &r));
         assert!(!is_gateway_cmdline("python3 -m http.server 5", &r));
+        assert!(is_gateway_cmdline("/opt/pyenv/versions/3.12/bin/python3.12 /x/fake_gw.py --port 5", &r), "found through a wrapper");
         assert!(!is_gateway_cmdline("postgres: main", &rt(&home, &[])));
     }
 
