@@ -240,7 +240,10 @@ fn a_process_on_the_port_that_is_not_the_gateway_is_never_killed() {
 fn fake_claude(gw: &Gateway, fix: bool) {
     let start = gw.start_cmd.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ");
     let (fix_line, result) = if fix {
-        (format!("{start} >/dev/null 2>&1 &\nsleep 1"), r#"{"type":"result","subtype":"success","is_error":false,"result":"Restarted the gateway; rpc.ok true.","session_id":"fake-session-1"}"#)
+        (
+            format!("{start} >/dev/null 2>&1 &\nsleep 1"),
+            r#"{"type":"result","subtype":"success","is_error":false,"result":"Restarted the gateway; rpc.ok true.","session_id":"fake-session-1"}"#,
+        )
     } else {
         (String::new(), r#"{"type":"result","subtype":"success","is_error":true,"result":"API Error: 400 mock","session_id":"fake-session-2"}"#)
     };

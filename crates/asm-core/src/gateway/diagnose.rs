@@ -99,7 +99,14 @@ fn gateway_status(openclaw: &Path) -> GatewayStatus {
 pub fn parse_gateway_status(stdout: &str) -> GatewayStatus {
     let doc = stdout.find('{').and_then(|i| serde_json::from_str::<Value>(stdout.get(i..)?).ok());
     let Some(doc) = doc else {
-        return GatewayStatus { rpc_ok: None, rpc_error: None, port_status: None, service: None, exit: String::new(), error: Some("no JSON in the output".into()) };
+        return GatewayStatus {
+            rpc_ok: None,
+            rpc_error: None,
+            port_status: None,
+            service: None,
+            exit: String::new(),
+            error: Some("no JSON in the output".into()),
+        };
     };
     let text = |p: &str| doc.pointer(p).and_then(Value::as_str).map(str::to_string);
     GatewayStatus {

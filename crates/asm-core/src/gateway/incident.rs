@@ -193,7 +193,10 @@ impl Incident {
         match result {
             Ok(method) => {
                 self.start_verifying(now, Recovery::Restart, policy);
-                vec![Action::Log(format!("gateway RESTARTING -> VERIFYING (ready within {}s)", policy.verify_grace_secs)), Action::Notify(Event::GatewayRestarted { attempt, method })]
+                vec![
+                    Action::Log(format!("gateway RESTARTING -> VERIFYING (ready within {}s)", policy.verify_grace_secs)),
+                    Action::Notify(Event::GatewayRestarted { attempt, method }),
+                ]
             }
             Err(error) => {
                 self.phase = Phase::Suspect;
@@ -206,7 +209,10 @@ impl Incident {
     pub fn repair_finished(&mut self, now: DateTime<Utc>, ok: bool, summary: String, policy: &Policy) -> Vec<Action> {
         self.action_started_at = None;
         self.start_verifying(now, Recovery::Repair, policy);
-        vec![Action::Log(format!("gateway REPAIRING -> VERIFYING (repair {})", if ok { "finished" } else { "failed" })), Action::Notify(Event::GatewayRepairResult { ok, summary })]
+        vec![
+            Action::Log(format!("gateway REPAIRING -> VERIFYING (repair {})", if ok { "finished" } else { "failed" })),
+            Action::Notify(Event::GatewayRepairResult { ok, summary }),
+        ]
     }
 
     /// `--reset`: forget the incident and its budget; the next probe starts afresh.
@@ -355,11 +361,7 @@ impl Incident {
             return;
         }
         let lost = "the monitor stopped before the step reported back".to_string();
-        let more = if self.phase == Phase::Restarting {
-            self.restart_finished(now, Err(lost), policy)
-        } else {
-            self.repair_finished(now, false, lost, policy)
-        };
+        let more = if self.phase == Phase::Restarting { self.restart_finished(now, Err(lost), policy) } else { self.repair_finished(now, false, lost, policy) };
         out.extend(more);
     }
 }

@@ -314,7 +314,9 @@ mod tests {
         let home = TempDir::new("gw-reset");
         let server = MockServer::start(|_| Response::json(200, &json!({"ok": true, "ready": true})));
         let rt = rt(&home, &server.url());
-        rt.state().update(SECTION, |s: &mut GatewayState| s.incident = Incident { phase: Phase::GaveUp, attempts: 3, repaired: true, ..Incident::default() }).unwrap();
+        rt.state()
+            .update(SECTION, |s: &mut GatewayState| s.incident = Incident { phase: Phase::GaveUp, attempts: 3, repaired: true, ..Incident::default() })
+            .unwrap();
         let clock = ManualClock::at_epoch();
         let report = Watch::new(&rt, &clock).reset().unwrap();
         assert!(report.healthy);

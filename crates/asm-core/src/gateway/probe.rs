@@ -193,7 +193,8 @@ fn judge_response(path: &str, resp: ureq::Response) -> (ProbeKind, Option<u16>, 
 pub fn judge_body(path: &str, status: u16, content_type: &str, body: &str) -> (ProbeKind, String) {
     let doc = serde_json::from_str::<Value>(body).ok().filter(Value::is_object);
     let Some(doc) = doc else {
-        let what = if content_type.contains("html") || body.trim_start().starts_with('<') { "HTML (wrong path, wrong port or an old build)" } else { "not JSON" };
+        let what =
+            if content_type.contains("html") || body.trim_start().starts_with('<') { "HTML (wrong path, wrong port or an old build)" } else { "not JSON" };
         return (ProbeKind::BadAnswer, format!("HTTP {status} {what}"));
     };
     let flag = |k: &str| doc.get(k).and_then(Value::as_bool);
@@ -207,7 +208,8 @@ pub fn judge_body(path: &str, status: u16, content_type: &str, body: &str) -> (P
 
 /// `live`, `ready`, or `not ready: agent-database:main` for logs and notifications.
 fn short_status(doc: &Value) -> String {
-    let failing: Vec<String> = doc.get("failing").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+    let failing: Vec<String> =
+        doc.get("failing").and_then(Value::as_array).map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
     match (doc.get("ready").and_then(Value::as_bool), doc.get("status").and_then(Value::as_str)) {
         (Some(true), _) => "ready".into(),
         (Some(false), status) => {

@@ -99,7 +99,13 @@ pub fn run(rt: &Runtime, diagnosis: &str, now: chrono::DateTime<chrono::Utc>) ->
         record.ok = false;
         record.summary = format!("timed out after {}s (ASM_REPAIR_TIMEOUT). {}", rt.config.repair_timeout, record.summary);
     }
-    log::info!("Claude Code repair {} ({}), session {}: {}", if record.ok { "finished" } else { "failed" }, record.exit, record.session_id.as_deref().unwrap_or("-"), out.stdout_text().trim());
+    log::info!(
+        "Claude Code repair {} ({}), session {}: {}",
+        if record.ok { "finished" } else { "failed" },
+        record.exit,
+        record.session_id.as_deref().unwrap_or("-"),
+        out.stdout_text().trim()
+    );
     if !out.success() {
         log::info!("Claude Code repair stderr: {}", out.stderr_text().trim());
     }
@@ -117,7 +123,11 @@ pub fn judge(stdout: &str, exit_ok: bool) -> RepairRecord {
         .or_else(|| serde_json::from_str::<Value>(stdout.trim()).ok().filter(Value::is_object));
     let Some(doc) = result_doc else {
         let head: String = stdout.trim().chars().take(SUMMARY_CHARS).collect();
-        return RepairRecord { ok: false, summary: if head.is_empty() { "no output".into() } else { format!("unreadable output: {head}") }, ..RepairRecord::default() };
+        return RepairRecord {
+            ok: false,
+            summary: if head.is_empty() { "no output".into() } else { format!("unreadable output: {head}") },
+            ..RepairRecord::default()
+        };
     };
     let is_error = doc.get("is_error").and_then(Value::as_bool).unwrap_or(true);
     let text = doc.get("result").and_then(Value::as_str).unwrap_or("").trim();
@@ -141,7 +151,8 @@ mod tests {
         assert!(ok.ok);
         assert_eq!(ok.session_id.as_deref(), Some("s-1"));
         assert_eq!(ok.summary, "Fixed gateway.port typo; rpc.ok true.");
-        let api = judge(r#"{"type":"result","subtype":"success","is_error":true,"result":"API Error: 400 mock: model not supported","session_id":"s-2"}"#, false);
+        let api =
+            judge(r#"{"type":"result","subtype":"success","is_error":true,"result":"API Error: 400 mock: model not supported","session_id":"s-2"}"#, false);
         assert!(!api.ok);
         assert!(api.summary.starts_with("API Error"));
         let garbage = judge("Segmentation fault", false);

@@ -31,11 +31,19 @@ const MANAGER_TIMEOUT: Duration = Duration::from_secs(120);
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Supervision {
     /// ASM_GATEWAY_RESTART_CMD replaces the whole restart step.
-    RestartCmd { argv: Vec<String> },
-    Systemd { unit: String },
-    Launchd { target: String },
+    RestartCmd {
+        argv: Vec<String>,
+    },
+    Systemd {
+        unit: String,
+    },
+    Launchd {
+        target: String,
+    },
     /// No service manager: a gateway started by hand or by ASM_GATEWAY_START_CMD.
-    Foreground { openclaw: Option<PathBuf> },
+    Foreground {
+        openclaw: Option<PathBuf>,
+    },
 }
 
 impl Supervision {
@@ -132,7 +140,12 @@ fn restart_foreground(rt: &Runtime, endpoint: &Endpoint, hung: bool, openclaw: O
     let (gateways, others): (Vec<Listener>, Vec<Listener>) = listeners.into_iter().partition(|l| l.is_gateway);
     if gateways.is_empty() {
         if let Some(other) = others.first() {
-            return Err(format!("port {} is held by pid {} ({}), which is not the OpenClaw gateway; not touching it", endpoint.port.unwrap_or(0), other.pid, other.cmdline));
+            return Err(format!(
+                "port {} is held by pid {} ({}), which is not the OpenClaw gateway; not touching it",
+                endpoint.port.unwrap_or(0),
+                other.pid,
+                other.cmdline
+            ));
         }
     }
     if !gateways.is_empty() && !hung {
@@ -280,7 +293,10 @@ pub fn listeners_on(port: u16, rt: &Runtime) -> Vec<Listener> {
         let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else { continue };
         let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else { continue };
         let holds = fds.flatten().any(|fd| {
-            std::fs::read_link(fd.path()).ok().and_then(|t| t.to_str().and_then(|t| t.strip_prefix("socket:[")?.strip_suffix(']')?.parse::<u64>().ok())).is_some_and(|i| inodes.contains(&i))
+            std::fs::read_link(fd.path())
+                .ok()
+                .and_then(|t| t.to_str().and_then(|t| t.strip_prefix("socket:[")?.strip_suffix(']')?.parse::<u64>().ok()))
+                .is_some_and(|i| inodes.contains(&i))
         });
         if holds {
             let cmdline = proc::pid_cmdline(pid).unwrap_or_default();
