@@ -162,11 +162,27 @@ fn gateway_log_tail(rt: &Runtime) -> LogTail {
     let candidates = gateway_log_candidates(rt);
     for path in &candidates {
         if let Ok(lines) = tail_file(path, TAIL_LINES) {
+            let lines = lines.iter().map(|l| compact_log_line(l)).collect();
             return LogTail { source: path.display().to_string(), lines, error: None };
         }
     }
     let source = candidates.first().map(|p| p.display().to_string()).unwrap_or_default();
     LogTail { source, lines: Vec::new(), error: Some("no gateway log file found".into()) }
+}
+
+/// OpenClaw's file log is JSON lines with a large `_meta`; keep time, level and message.
+fn compact_log_line(line: &str) -> String {
+    let Ok(doc) = serde_json::from_str::<Value>(line) else { return line.to_string() };
+    let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+    let message = text(doc.get("message")).or_else(|| text(doc.get("0")));
+    match message {
+        Some(message) => {
+            let time = text(doc.get("time")).unwrap_or_default();
+            let level = text(doc.pointer("/_meta/logLevelName")).unwrap_or_default();
+            format!("{time} {level} {message}").trim().to_string()
+        }
+        None => line.to_string(),
+    }
 }
 
 /// The last `n` lines of a file, reading only its end.
@@ -248,6 +264,13 @@ mod tests {
         assert_eq!((down.rpc_ok, down.port_status.as_deref()), (Some(false), Some("free")));
         assert!(down.rpc_error.unwrap().contains("ECONNREFUSED"));
         assert!(parse_gateway_status("Error: boom").error.is_some());
+    }
+
+    #[test]
+    fn openclaw_json_log_lines_are_compacted() {
+        let line = r#"{"0":"Config file not found","_meta":{"logLevelName":"ERROR","path":{"x":1}},"time":"2026-11-24T21:17:33.962+00:00","message":"Config file not found"}"#;
+        assert_eq!(compact_log_line(line), "2026-11-24T21:17:33.962+00:00 ERROR Config file not found");
+        assert_eq!(compact_log_line("plain text"), "plain text");
     }
 
     #[test]

@@ -246,7 +246,11 @@ pub fn start(rt: &Runtime) -> Result<String, String> {
     while Instant::now() < deadline {
         match child.try_wait() {
             Ok(Some(status)) if status.success() => return Ok(format!("started with {what}")),
-            Ok(Some(status)) => return Err(format!("{what} failed ({status}); output in {}", log_path.display())),
+            Ok(Some(status)) => {
+                let hint =
+                    if rt.config.gateway_start_cmd.is_none() { " (a gateway run by hand needs ASM_GATEWAY_START_CMD, the command that runs it)" } else { "" };
+                return Err(format!("{what} failed ({status}); output in {}{hint}", log_path.display()));
+            }
             Ok(None) => std::thread::sleep(Duration::from_millis(50)),
             Err(e) => return Err(format!("{what}: {e}")),
         }
