@@ -232,7 +232,7 @@ impl<'a> Watch<'a> {
                 done.push(format!("notified: {}", event.text()));
             }
             Action::Restart { attempt } => {
-                let result = supervisor::restart(self.rt, &self.endpoint, last_kind);
+                let result = supervisor::restart(self.rt, &self.endpoint, last_kind, attempt);
                 match &result {
                     Ok(method) => log::info!("gateway restart attempt {attempt} done: {method}"),
                     Err(e) => log::warn!("gateway restart attempt {attempt} failed: {e}"),

@@ -109,16 +109,17 @@ pub fn detect(rt: &Runtime) -> Supervision {
 }
 
 /// Restarts the gateway; `Ok` names the method used. `last_probe` says how it failed: a
-/// hung gateway is stopped by force rather than asked.
-pub fn restart(rt: &Runtime, endpoint: &Endpoint, last_probe: ProbeKind) -> Result<String, String> {
-    let hung = last_probe == ProbeKind::Unresponsive;
+/// hung gateway is stopped by force rather than asked, and so is one whose earlier polite
+/// restart in this incident did not help (`attempt` 2 and later).
+pub fn restart(rt: &Runtime, endpoint: &Endpoint, last_probe: ProbeKind, attempt: u32) -> Result<String, String> {
+    let force = last_probe == ProbeKind::Unresponsive || attempt >= 2;
     let supervision = detect(rt);
     log::info!("restarting the gateway via {} (last probe: {last_probe:?})", supervision.describe());
     match supervision {
         Supervision::RestartCmd { argv } => run_step(&Cmd::new(argv).timeout(MANAGER_TIMEOUT)).map(|_| "ASM_GATEWAY_RESTART_CMD".to_string()),
         Supervision::Systemd { unit } => {
             let systemctl = tool(rt, "systemctl").map(|p| p.display().to_string()).unwrap_or_else(|| "systemctl".into());
-            if hung {
+            if force {
                 // `restart` would wait out TimeoutStopSec (330 s) on a frozen process.
                 let kill = Cmd::new([systemctl.as_str(), "--user", "kill", "--signal=SIGKILL", &unit]).timeout(Duration::from_secs(30));
                 if let Err(e) = run_step(&kill) {
@@ -131,11 +132,11 @@ pub fn restart(rt: &Runtime, endpoint: &Endpoint, last_probe: ProbeKind) -> Resu
             let launchctl = tool(rt, "launchctl").map(|p| p.display().to_string()).unwrap_or_else(|| "launchctl".into());
             run_step(&Cmd::new([launchctl.as_str(), "kickstart", "-k", &target]).timeout(MANAGER_TIMEOUT)).map(|_| format!("launchctl kickstart -k {target}"))
         }
-        Supervision::Foreground { openclaw } => restart_foreground(rt, endpoint, hung, openclaw),
+        Supervision::Foreground { openclaw } => restart_foreground(rt, endpoint, force, openclaw),
     }
 }
 
-fn restart_foreground(rt: &Runtime, endpoint: &Endpoint, hung: bool, openclaw: Option<PathBuf>) -> Result<String, String> {
+fn restart_foreground(rt: &Runtime, endpoint: &Endpoint, force: bool, openclaw: Option<PathBuf>) -> Result<String, String> {
     let listeners = endpoint.port.map(|p| listeners_on(p, rt)).unwrap_or_default();
     let (gateways, others): (Vec<Listener>, Vec<Listener>) = listeners.into_iter().partition(|l| l.is_gateway);
     if gateways.is_empty() {
@@ -148,7 +149,7 @@ fn restart_foreground(rt: &Runtime, endpoint: &Endpoint, hung: bool, openclaw: O
             ));
         }
     }
-    if !gateways.is_empty() && !hung {
+    if !gateways.is_empty() && !force {
         if let Some(cli) = &openclaw {
             let cmd = Cmd::new([cli.display().to_string(), "gateway".into(), "restart".into()]).timeout(Duration::from_secs(60));
             match run_step(&cmd) {
@@ -403,7 +404,7 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let ep = Endpoint { base_url: format!("http://127.0.0.1:{port}"), port: Some(port), source: "test".into() };
-        let err = restart(&rt(&home, &[]), &ep, ProbeKind::Unresponsive).unwrap_err();
+        let err = restart(&rt(&home, &[]), &ep, ProbeKind::Unresponsive, 1).unwrap_err();
         assert!(err.contains("not the OpenClaw gateway"), "{err}");
     }
 }
