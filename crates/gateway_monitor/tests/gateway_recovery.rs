@@ -50,6 +50,8 @@ impl Gateway {
             home.join("gw.pid").display().to_string(),
             "--starts".into(),
             home.join("starts.log").display().to_string(),
+            "--not-ready".into(),
+            home.join("not-ready").display().to_string(),
         ];
         Gateway { home, port, start_cmd, first: None, extra_env: Vec::new() }
     }
@@ -236,26 +238,51 @@ fn a_process_on_the_port_that_is_not_the_gateway_is_never_killed() {
     assert_eq!(gw.starts(), 0);
 }
 
+/// An executable script in the fake PATH.
+fn install_script(gw: &Gateway, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = gw.home.join("bin").join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn a_live_but_not_ready_gateway_is_asked_to_restart_through_the_openclaw_cli() {
+    let gw = Gateway::new("gwm-polite").env("ASM_GATEWAY_TIMEOUT", "1").start();
+    // The fake CLI's `gateway restart` plays OpenClaw's in-process restart (SIGUSR2): same pid, ready again.
+    let calls = gw.home.join("openclaw.calls");
+    install_script(&gw, "openclaw", &format!("echo \"$@\" >> '{}'\n/bin/rm -f '{}'\n", calls.display(), gw.home.join("not-ready").display()));
+    std::fs::write(gw.home.join("not-ready"), "").unwrap();
+    let pid = gw.pid();
+    let (_, doc) = gw.monitor(&["--act", "--json"]);
+    assert_eq!(doc["probe"]["kind"], "not_ready", "{doc}");
+    std::thread::sleep(Duration::from_millis(1100));
+    let (out, doc) = gw.monitor(&["--act", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    assert_eq!(doc["phase"], "HEALTHY");
+    assert_eq!(std::fs::read_to_string(&calls).unwrap(), "gateway restart\n");
+    assert_eq!(gw.pid(), pid, "restarted in place, not killed");
+    assert_eq!(gw.starts(), 1);
+    assert!(doc["actions"].to_string().contains("openclaw gateway restart"), "{doc}");
+}
+
 /// A fake `claude` that records how it was called; `fix` makes it start the gateway.
 fn fake_claude(gw: &Gateway, fix: bool) {
     let start = gw.start_cmd.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ");
     let (fix_line, result) = if fix {
         (
-            format!("{start} >/dev/null 2>&1 &\nsleep 1"),
+            format!("{start} >/dev/null 2>&1 &\n/bin/sleep 1"),
             r#"{"type":"result","subtype":"success","is_error":false,"result":"Restarted the gateway; rpc.ok true.","session_id":"fake-session-1"}"#,
         )
     } else {
         (String::new(), r#"{"type":"result","subtype":"success","is_error":true,"result":"API Error: 400 mock","session_id":"fake-session-2"}"#)
     };
-    let script = format!(
-        "#!/bin/sh\nprintf '%s\\0' \"$@\" > '{args}'\npwd > '{cwd}'\n{fix_line}\necho '{result}'\n",
+    let body = format!(
+        "printf '%s\\0' \"$@\" > '{args}'\npwd > '{cwd}'\n{fix_line}\necho '{result}'\n",
         args = gw.home.join("claude.args").display(),
         cwd = gw.home.join("claude.cwd").display(),
     );
-    let path = gw.home.join("bin/claude");
-    std::fs::write(&path, script).unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    install_script(gw, "claude", &body);
 }
 
 #[test]

@@ -3,7 +3,8 @@
 shapes of OpenClaw 2026.9.6 and the Control UI's HTML elsewhere, on 127.0.0.1:<port>.
 
 It writes its pid to --pidfile once it listens and appends one line per start to --starts,
-so a test can count restarts. Tests freeze it with SIGSTOP (it then accepts connections and
+so a test can count restarts. While the file named by --not-ready exists, /readyz answers
+503 like a gateway with a failing subsystem. Tests freeze it with SIGSTOP (it then accepts connections and
 never answers, like a hung gateway) or kill it (connection refused)."""
 
 import argparse
@@ -16,11 +17,15 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 class Handler(BaseHTTPRequestHandler):
     started = time.time()
+    not_ready_file = None
 
     def do_GET(self):
         uptime_ms = int((time.time() - self.started) * 1000)
         if self.path in ("/health", "/healthz"):
             self.answer(200, "application/json", json.dumps({"ok": True, "status": "live"}))
+        elif self.path in ("/ready", "/readyz") and self.not_ready_file and os.path.exists(self.not_ready_file):
+            body = {"ready": False, "failing": ["agent-database:main"], "uptimeMs": uptime_ms}
+            self.answer(503, "application/json", json.dumps(body))
         elif self.path in ("/ready", "/readyz"):
             self.answer(200, "application/json", json.dumps({"ready": True, "failing": [], "uptimeMs": uptime_ms}))
         else:
@@ -43,7 +48,9 @@ def main():
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--pidfile", required=True)
     parser.add_argument("--starts", required=True)
+    parser.add_argument("--not-ready")
     args = parser.parse_args()
+    Handler.not_ready_file = args.not_ready
     # A restart right after a kill must not fail on a port in TIME_WAIT or still closing.
     deadline = time.time() + 10
     while True:
