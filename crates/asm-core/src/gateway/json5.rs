@@ -97,37 +97,30 @@ fn copy_string(chars: &[char], start: usize, out: &mut String) -> Result<usize, 
     out.push('"');
     loop {
         let c = *chars.get(i).ok_or("unterminated string")?;
+        i += 1;
         match c {
             '\\' => {
-                let next = *chars.get(i + 1).ok_or("unterminated string")?;
+                let next = *chars.get(i).ok_or("unterminated string")?;
+                i += 1;
                 match next {
                     '\'' => out.push('\''),
-                    // A backslash before a newline continues the string.
+                    // A backslash before a line break continues the string.
                     '\n' => {}
                     _ => {
                         out.push('\\');
                         out.push(next);
                     }
                 }
-                i += 2;
-            }
-            '"' if quote == '\'' => {
-                out.push_str("\\\"");
-                i += 1;
             }
             c if c == quote => {
                 out.push('"');
-                return Ok(i + 1);
+                return Ok(i);
             }
+            '"' => out.push_str("\\\""),
             '\n' => out.push_str("\\n"),
-            c => {
-                out.push(c);
-                i += 1;
-                continue;
-            }
-        }
-        if c == '\n' {
-            i += 1;
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
         }
     }
 }
@@ -190,6 +183,7 @@ mod tests {
         assert_eq!(v["agents"]["defaults"]["model"]["primary"], json!("it's \"mock\""));
         assert_eq!(v["list"], json!([1, 2, 0.5, 3.0, -16]));
         assert_eq!(v["url"], json!("http://x//y"));
+        assert_eq!(parse("{a: 'tab\there', b: \"line\\\ncontinued\"}").unwrap(), json!({"a": "tab\there", "b": "linecontinued"}));
     }
 
     #[test]

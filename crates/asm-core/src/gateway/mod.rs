@@ -123,6 +123,7 @@ impl<'a> Watch<'a> {
 
     /// Probe, record, then carry out whatever the incident says is due now.
     pub fn act(&self) -> crate::Result<Report> {
+        crate::fsutil::ensure_dir(&self.rt.paths.state_dir, 0o700)?;
         let Some(_lock) = crate::fsutil::FileLock::try_exclusive(&self.lock_path())? else {
             let mut report = self.check()?;
             report.note = Some("another gateway_monitor is acting; this run only recorded the probe".into());
@@ -137,6 +138,7 @@ impl<'a> Watch<'a> {
 
     /// `--restart`: restart now (outside the budget) and verify.
     pub fn restart(&self) -> crate::Result<Report> {
+        crate::fsutil::ensure_dir(&self.rt.paths.state_dir, 0o700)?;
         let _lock = crate::fsutil::FileLock::try_exclusive(&self.lock_path())?.ok_or_else(|| GatewayError::Busy(self.lock_path()))?;
         let rec = self.probe();
         let mut done = Vec::new();
@@ -201,6 +203,9 @@ impl<'a> Watch<'a> {
         let mut verify_started: Option<Instant> = None;
         loop {
             while let Some(action) = queue.pop_front() {
+                if matches!(action, Action::Restart { .. } | Action::Repair { .. }) {
+                    verify_started = None;
+                }
                 self.perform_one(action, last_kind, done, &mut queue)?;
             }
             let state: GatewayState = self.rt.state().section(SECTION)?;
