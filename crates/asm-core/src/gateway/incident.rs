@@ -279,7 +279,7 @@ impl Incident {
                 self.check_window(now, obs, policy, out);
             }
             Phase::Suspect => self.check_window(now, obs, policy, out),
-            Phase::Verifying if self.verify_until.is_some_and(|until| now >= until) => self.verify_failed(now, obs, policy, out),
+            Phase::Verifying if self.verify_until.is_none_or(|until| now >= until) => self.verify_failed(now, obs, policy, out),
             Phase::Unresponsive | Phase::Verifying | Phase::Restarting | Phase::Repairing | Phase::GaveUp => {}
         }
     }
