@@ -19,6 +19,8 @@ pub enum Error {
     Proc(#[from] crate::proc::ProcError),
     #[error(transparent)]
     Notify(#[from] crate::notify::NotifyError),
+    #[error(transparent)]
+    Gateway(#[from] crate::gateway::GatewayError),
     /// The command line asked for something that does not fit (exit 2).
     #[error("{0}")]
     Usage(String),

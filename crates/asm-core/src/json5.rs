@@ -325,4 +325,36 @@ mod tests {
         assert!(parse("'open").is_err());
         assert!(parse(&"[".repeat(1000)).is_err());
     }
+
+    #[test]
+    fn reads_what_openclaw_writes_and_people_edit() {
+        let text = r#"
+        // OpenClaw config
+        {
+          gateway: {
+            port: 0x4A19, /* 18969 */
+            mode: 'local',
+            auth: { token: "a\"b", },
+          },
+          agents: { defaults: { model: { primary: 'it\'s "mock"', }, }, },
+          list: [1, +2, .5, 3., -0x10,],
+          url: "http://x//y", // not a comment inside a string
+        }
+        "#;
+        let v = parse(text).unwrap();
+        assert_eq!(v["gateway"]["port"], json!(18969));
+        assert_eq!(v["gateway"]["mode"], json!("local"));
+        assert_eq!(v["gateway"]["auth"]["token"], json!("a\"b"));
+        assert_eq!(v["agents"]["defaults"]["model"]["primary"], json!("it's \"mock\""));
+        assert_eq!(v["list"], json!([1, 2, 0.5, 3.0, -16]));
+        assert_eq!(v["url"], json!("http://x//y"));
+        assert_eq!(parse("{a: 'tab\there', b: \"line\\\ncontinued\"}").unwrap(), json!({"a": "tab\there", "b": "linecontinued"}));
+    }
+
+    #[test]
+    fn broken_text_is_an_error_not_a_guess_too() {
+        assert!(parse("{ gateway: { port: 1 }").is_err());
+        assert!(parse("{ a: 'open }").is_err());
+        assert!(parse("/* never closed").is_err());
+    }
 }

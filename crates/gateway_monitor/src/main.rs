@@ -1,8 +1,9 @@
 //! asm_gateway_monitor: probes the OpenClaw gateway and recovers it when it stops answering.
 
-use asm_core::cli;
+use asm_core::clock::SystemClock;
+use asm_core::gateway::Watch;
 use asm_core::logging::LogTarget;
-use asm_core::{Error, Runtime};
+use asm_core::{cli, Runtime};
 use clap::Parser;
 
 #[derive(Parser, Debug)]
@@ -28,8 +29,42 @@ fn main() {
     cli::exit("gateway_monitor", run(Args::parse()))
 }
 
-fn run(_args: Args) -> asm_core::Result<i32> {
+fn run(args: Args) -> asm_core::Result<i32> {
     let rt = Runtime::from_process()?;
     cli::start_logging("gateway_monitor", LogTarget::attended(), &rt);
-    Err(Error::NotAvailable("gateway_monitor".into()))
+    let clock = SystemClock;
+    let watch = Watch::new(&rt, &clock);
+    if args.debug {
+        let diagnosis = watch.diagnose()?;
+        print(args.json, &diagnosis, &diagnosis.text())?;
+        return Ok(exit_code(diagnosis.probe.ok()));
+    }
+    let report = if args.restart {
+        watch.restart()?
+    } else if args.reset {
+        watch.reset()?
+    } else if args.act {
+        watch.act()?
+    } else {
+        watch.check()?
+    };
+    print(args.json, &report, &report.text())?;
+    Ok(exit_code(report.healthy))
+}
+
+fn print<T: serde::Serialize>(json: bool, doc: &T, text: &str) -> asm_core::Result<()> {
+    if json {
+        cli::print_json(doc)
+    } else {
+        cli::print_text(text);
+        Ok(())
+    }
+}
+
+fn exit_code(healthy: bool) -> i32 {
+    if healthy {
+        cli::EXIT_OK
+    } else {
+        cli::EXIT_PROBLEM
+    }
 }
