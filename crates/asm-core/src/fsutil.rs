@@ -82,28 +82,14 @@ pub struct FileLock {
 
 impl FileLock {
     pub fn exclusive(lock_path: &Path) -> Result<FileLock, FsError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(lock_path)
-            .map_err(|e| FsError::io("open lock file", lock_path, e))?;
+        let file = open_lock_file(lock_path)?;
         file.lock().map_err(|e| FsError::io("lock", lock_path, e))?;
         Ok(FileLock { file })
     }
 
     /// Like [`FileLock::exclusive`] but returns None at once when another process holds it.
     pub fn try_exclusive(lock_path: &Path) -> Result<Option<FileLock>, FsError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(lock_path)
-            .map_err(|e| FsError::io("open lock file", lock_path, e))?;
+        let file = open_lock_file(lock_path)?;
         match file.try_lock() {
             Ok(()) => Ok(Some(FileLock { file })),
             Err(std::fs::TryLockError::WouldBlock) => Ok(None),
@@ -115,6 +101,10 @@ impl FileLock {
     pub fn file(&self) -> &File {
         &self.file
     }
+}
+
+fn open_lock_file(lock_path: &Path) -> Result<File, FsError> {
+    OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(lock_path).map_err(|e| FsError::io("open lock file", lock_path, e))
 }
 
 impl Drop for FileLock {
