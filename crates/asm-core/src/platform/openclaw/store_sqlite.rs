@@ -8,6 +8,7 @@ use super::entry::SessionEntry;
 use super::store::{StoreError, StoreRead};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
+use std::borrow::Cow;
 use std::path::Path;
 use std::time::Duration;
 
@@ -54,8 +55,8 @@ fn read_once(db: &Path) -> Result<StoreRead, StoreError> {
     let mut rows = stmt.query([]).map_err(fail)?;
     let mut read = StoreRead::default();
     while let Some(row) = rows.next().map_err(fail)? {
-        let key = text_of(row.get_ref(0).map_err(fail)?).unwrap_or_default();
-        let fallback_id = text_of(row.get_ref(2).map_err(fail)?).filter(|s| !s.is_empty());
+        let key = text_of(row.get_ref(0).map_err(fail)?).map(Cow::into_owned).unwrap_or_default();
+        let fallback_id = text_of(row.get_ref(2).map_err(fail)?).filter(|s| !s.is_empty()).map(Cow::into_owned);
         match text_of(row.get_ref(1).map_err(fail)?).map(|json| SessionEntry::parse(&json)) {
             Some(Ok(entry)) => read.push(key, entry, fallback_id),
             Some(Err(e)) => read.skipped.push(format!("{key}: entry_json is not a SessionEntry object ({e})")),
@@ -71,10 +72,11 @@ fn session_node_columns(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     names.collect()
 }
 
-/// Text of a TEXT or BLOB cell; bytes that are not UTF-8 become U+FFFD instead of failing.
-fn text_of(value: ValueRef<'_>) -> Option<String> {
+/// Text of a TEXT or BLOB cell, borrowed when it is valid UTF-8; other bytes become U+FFFD
+/// instead of failing.
+fn text_of(value: ValueRef<'_>) -> Option<Cow<'_, str>> {
     match value {
-        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Some(String::from_utf8_lossy(bytes)),
         _ => None,
     }
 }
