@@ -62,6 +62,9 @@ pub struct SessionEntry {
     /// The workspace the session's files are diffed against (`root`), when recorded.
     #[serde(deserialize_with = "workspace_root")]
     pub session_diff_baseline: Option<String>,
+    /// The workspace the last run's system prompt was built in (`workspaceDir`).
+    #[serde(deserialize_with = "workspace_dir")]
+    pub system_prompt_report: Option<String>,
 }
 
 /// `contextBudgetStatus`: OpenClaw's pre-prompt estimate of the last run.
@@ -88,6 +91,11 @@ impl SessionEntry {
             return Err(serde::de::Error::custom("expected a JSON object"));
         }
         serde_json::from_str(json)
+    }
+
+    /// The agent's workspace, as the last run or the diff baseline recorded it.
+    pub fn workspace(&self) -> Option<&str> {
+        self.system_prompt_report.as_deref().or(self.session_diff_baseline.as_deref())
     }
 
     /// The model as OpenClaw ran it last, else the one the user pinned.
@@ -143,8 +151,57 @@ fn budget<'de, D: Deserializer<'de>>(d: D) -> Result<Option<ContextBudgetStatus>
 }
 
 fn workspace_root<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let value = Value::deserialize(d)?;
-    Ok(value.get("root").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string))
+    string_member(d, "root")
+}
+
+fn workspace_dir<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    string_member(d, "workspaceDir")
+}
+
+/// One string member of an object, reading past the rest of it without keeping it (the
+/// prompt report is large).
+fn string_member<'de, D: Deserializer<'de>>(d: D, name: &'static str) -> Result<Option<String>, D::Error> {
+    struct Member(&'static str);
+    impl<'de> serde::de::Visitor<'de> for Member {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            write!(f, "an object with a string {}", self.0)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut found = None;
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                if key == self.0 {
+                    found = map.next_value::<Value>()?.as_str().filter(|s| !s.is_empty()).map(str::to_string);
+                } else {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+            Ok(found)
+        }
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Member(name))
 }
 
 #[cfg(test)]
@@ -156,7 +213,8 @@ mod tests {
         let e = SessionEntry::parse(
             r#"{"sessionId":"s1","totalTokens":12993,"totalTokensFresh":true,"contextTokens":32000,"skillsSnapshot":{"big":[1,2,3]},
                 "contextBudgetStatus":{"estimatedPromptTokens":16198,"effectiveReserveTokens":8000,"sessionId":"s1"},
-                "sessionDiffBaseline":{"root":"/w"},"subject":"Forum","lastInteractionAt":1795481741751}"#,
+                "sessionDiffBaseline":{"root":"/w"},"subject":"Forum","lastInteractionAt":1795481741751,
+                "systemPromptReport":{"systemPrompt":"long","workspaceDir":"/ws","tools":[{"a":1}]}}"#,
         )
         .unwrap();
         assert_eq!(e.session_id.as_deref(), Some("s1"));
@@ -165,6 +223,7 @@ mod tests {
         assert_eq!(e.context_tokens, Some(32000));
         assert_eq!(e.budget_for_current_session().and_then(|b| b.estimated_prompt_tokens), Some(16198));
         assert_eq!(e.session_diff_baseline.as_deref(), Some("/w"));
+        assert_eq!(e.workspace(), Some("/ws"));
         assert_eq!(e.last_activity().map(|t| t.timestamp_millis()), Some(1795481741751));
     }
 
@@ -177,6 +236,8 @@ mod tests {
         assert_eq!(e.context_tokens, None);
         assert_eq!(e.total_tokens_fresh, None);
         assert_eq!(e.context_budget_status, None);
+        let odd = SessionEntry::parse(r#"{"systemPromptReport":"<omitted: large>","sessionDiffBaseline":[1,{"root":"/x"}]}"#).unwrap();
+        assert_eq!(odd.workspace(), None);
         assert_eq!(e.model.as_deref(), Some("m"));
         assert_eq!(SessionEntry::parse(r#"{"totalTokens":1.6e3}"#).unwrap().total_tokens, Some(1600));
     }

@@ -69,7 +69,7 @@ fn session_info(rt: &Runtime, store: &Store, source: &str, row: Row) -> SessionI
     SessionInfo {
         platform: Platform::Openclaw,
         title: title(&entry, telegram.as_ref()),
-        cwd: entry.session_diff_baseline.clone(),
+        cwd: entry.workspace().map(str::to_string),
         model: entry.model_name().map(str::to_string),
         context_tokens: m.tokens,
         context_window: m.window,
