@@ -398,3 +398,22 @@ fn telegram_group_chats_are_found_in_session_keys() {
     let list = home.discover();
     assert_eq!(telegram_group_chat_ids(&list.sessions), vec!["-1001234567890".to_string(), "-100999".to_string()]);
 }
+
+#[test]
+fn subagent_sessions_are_children_of_the_session_that_spawned_them() {
+    let home = Home::new("oc-subagents");
+    let conn = fixture_store(&home);
+    insert_entry(&conn, "agent:main:subagent:a", &json!({"sessionId":"sub-a","spawnedBy":TOPIC_KEY,"totalTokens":100,"contextTokens":1000}));
+    insert_entry(&conn, "agent:main:subagent:a2", &json!({"sessionId":"sub-a2","spawnedBy":"agent:main:subagent:a"}));
+    insert_entry(&conn, "agent:main:subagent:orphan", &json!({"sessionId":"sub-o","spawnedBy":"agent:main:gone"}));
+    insert_entry(&conn, "agent:main:loop1", &json!({"sessionId":"l1","spawnedBy":"agent:main:loop2"}));
+    insert_entry(&conn, "agent:main:loop2", &json!({"sessionId":"l2","spawnedBy":"agent:main:loop1"}));
+    drop(conn);
+    let list = home.discover();
+    let mut keys: Vec<&str> = list.sessions.iter().filter_map(|s| s.key.as_deref()).collect();
+    keys.sort();
+    assert_eq!(keys, vec!["agent:main:loop1", "agent:main:loop2", "agent:main:subagent:orphan", TOPIC_KEY, CLI_KEY]);
+    let mut children = by_key(&list, TOPIC_KEY).children.clone();
+    children.sort();
+    assert_eq!(children, vec!["sub-a".to_string(), "sub-a2".to_string()]);
+}

@@ -56,6 +56,9 @@ pub struct SessionEntry {
     pub chat_type: Option<String>,
     #[serde(deserialize_with = "text")]
     pub channel: Option<String>,
+    /// The key of the session whose run spawned this one (a subagent).
+    #[serde(deserialize_with = "text")]
+    pub spawned_by: Option<String>,
     /// Absolute path of the transcript (file store only).
     #[serde(deserialize_with = "text")]
     pub session_file: Option<String>,

@@ -16,6 +16,7 @@ use crate::session::{Platform, SessionInfo, SessionList, SourceError, Transcript
 use crate::Runtime;
 use measure::Generation;
 use paths::Store;
+use std::collections::HashMap;
 use store::{Row, StoreError, StoreRead};
 
 /// Every OpenClaw session this machine holds; stores that cannot be read are listed in `errors`.
@@ -51,7 +52,36 @@ fn add_store(rt: &Runtime, store: &Store, read: StoreRead, list: &mut SessionLis
         log::warn!("openclaw store {source}: {summary}");
         list.errors.push(source_error(&source, summary));
     }
-    list.sessions.extend(read.rows.into_iter().map(|row| session_info(rt, store, &source, row)));
+    let spawners: Vec<Option<String>> = read.rows.iter().map(|r| r.entry.spawned_by.clone()).collect();
+    let sessions: Vec<SessionInfo> = read.rows.into_iter().map(|row| session_info(rt, store, &source, row)).collect();
+    list.sessions.extend(fold_subagents(sessions, &spawners));
+}
+
+/// Subagent sessions (`spawnedBy` another session of the same store) are not sessions of their
+/// own: their ids go into the `children` of the session at the top of their spawn chain. A
+/// subagent whose spawner is not in the store stays listed.
+fn fold_subagents(mut sessions: Vec<SessionInfo>, spawners: &[Option<String>]) -> Vec<SessionInfo> {
+    let index: HashMap<&str, usize> = sessions.iter().enumerate().filter_map(|(i, s)| Some((s.key.as_deref()?, i))).collect();
+    let parent_of = |i: usize| spawners.get(i)?.as_deref().and_then(|k| index.get(k).copied()).filter(|p| *p != i);
+    let mut root_of: Vec<Option<usize>> = vec![None; sessions.len()];
+    for (i, root) in root_of.iter_mut().enumerate() {
+        let mut at = i;
+        // A chain longer than the store is a cycle: leave such a session where it is.
+        for _ in 0..sessions.len() {
+            match parent_of(at) {
+                Some(p) => at = p,
+                None => break,
+            }
+        }
+        *root = (at != i && parent_of(at).is_none()).then_some(at);
+    }
+    for (child, root) in root_of.iter().enumerate() {
+        if let Some(root) = *root {
+            let id = sessions[child].session_id.clone();
+            sessions[root].children.push(id);
+        }
+    }
+    sessions.into_iter().zip(root_of).filter(|(_, root)| root.is_none()).map(|(s, _)| s).collect()
 }
 
 fn session_info(rt: &Runtime, store: &Store, source: &str, row: Row) -> SessionInfo {
