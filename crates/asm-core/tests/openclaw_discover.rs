@@ -417,3 +417,21 @@ fn subagent_sessions_are_children_of_the_session_that_spawned_them() {
     children.sort();
     assert_eq!(children, vec!["sub-a".to_string(), "sub-a2".to_string()]);
 }
+
+#[test]
+fn a_half_written_database_is_an_error_not_a_partial_list() {
+    let home = Home::new("oc-half");
+    let conn = fixture_store(&home);
+    for i in 0..200 {
+        insert_entry(&conn, &format!("agent:main:filler-{i}"), &json!({"sessionId":format!("f{i}"),"skillsSnapshot":"x".repeat(3000)}));
+    }
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    drop(conn);
+    let db = home.db("main");
+    let bytes = std::fs::read(&db).unwrap();
+    std::fs::write(&db, &bytes[..bytes.len() / 2]).unwrap();
+    let list = home.discover();
+    assert!(list.sessions.is_empty(), "{} sessions listed from half a file", list.sessions.len());
+    assert_eq!(list.errors.len(), 1);
+    assert!(list.errors[0].message.contains("not a readable SQLite database"), "{}", list.errors[0].message);
+}
