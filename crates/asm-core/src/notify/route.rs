@@ -84,8 +84,9 @@ fn auto(rt: &Runtime, oc: Option<&Value>) -> (&'static str, String, Result<Box<d
     // Inside an agent's exec tool OpenClaw's CLI refuses message RPCs by design.
     let inside_agent_exec = rt.env.get("OPENCLAW_SHELL") == Some("exec");
     if let Some(program) = openclaw_program(rt).filter(|_| !inside_agent_exec) {
-        let url = gateway_url(rt, oc);
-        if gateway_reachable(&url, Duration::from_secs(rt.config.gateway_probe_timeout)) {
+        let endpoint = crate::gateway::probe::Endpoint::resolve(rt);
+        let url = endpoint.base_url.clone();
+        if gateway_reachable(&endpoint, Duration::from_secs(rt.config.gateway_probe_timeout)) {
             let why = format!("auto: openclaw CLI at {} and the gateway answers at {url}", program.display());
             return ("openclaw", why, Ok(Box::new(OpenclawCliSender::new(program, &rt.env))));
         }
@@ -197,44 +198,18 @@ pub fn group_ids_from_openclaw_config(oc: &Value) -> BTreeSet<String> {
 }
 
 /// Telegram group ids in OpenClaw's session keys (`agent:<id>:telegram:group:<chat>:topic:<n>`).
-/// The one place that asks the OpenClaw adapter, so it can be rewired to a dedicated helper.
 pub fn group_ids_from_session_keys(rt: &Runtime) -> BTreeSet<String> {
     let sessions = crate::platform::openclaw::discover(rt).sessions;
-    sessions.iter().filter_map(|s| s.key.as_deref()).filter_map(group_id_in_session_key).collect()
-}
-
-pub fn group_id_in_session_key(key: &str) -> Option<String> {
-    let rest = &key[key.find(":telegram:group:")? + ":telegram:group:".len()..];
-    let id = rest.split(':').next()?;
-    is_group_id(id).then(|| id.to_string())
+    crate::platform::openclaw::telegram_group_chat_ids(&sessions).into_iter().collect()
 }
 
 fn is_group_id(id: &str) -> bool {
     id.strip_prefix('-').is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
-/// The gateway's HTTP root: ASM_GATEWAY_URL, else loopback on OPENCLAW_GATEWAY_PORT,
-/// `gateway.port` or 18789.
-pub fn gateway_url(rt: &Runtime, oc: Option<&Value>) -> String {
-    if let Some(url) = &rt.config.gateway_url {
-        return url.clone();
-    }
-    let port = rt
-        .env
-        .get("OPENCLAW_GATEWAY_PORT")
-        .and_then(|p| p.trim().parse::<u16>().ok())
-        .or_else(|| oc.and_then(|v| v.pointer("/gateway/port")).and_then(Value::as_u64).and_then(|p| u16::try_from(p).ok()))
-        .unwrap_or(18789);
-    format!("http://127.0.0.1:{port}")
-}
-
-/// `/healthz` answers `{"ok":true,…}` as JSON (a 200 HTML page is an old build or the wrong port).
-pub fn gateway_reachable(url: &str, timeout: Duration) -> bool {
-    let agent = ureq::AgentBuilder::new().timeout(timeout).build();
-    match agent.get(&format!("{url}/healthz")).call() {
-        Ok(resp) => resp.into_json::<Value>().ok().and_then(|v| v.get("ok").and_then(Value::as_bool)) == Some(true),
-        Err(_) => false,
-    }
+/// Whether the gateway answers its probes (the same probe the gateway watch uses).
+pub fn gateway_reachable(endpoint: &crate::gateway::probe::Endpoint, timeout: Duration) -> bool {
+    crate::gateway::probe::probe(endpoint, timeout, &crate::clock::SystemClock).ok()
 }
 
 fn fingerprint(backend: &str, chat: Option<&str>, topic: i64, token: Option<&str>) -> String {
@@ -318,12 +293,5 @@ mod tests {
         let rt = runtime(&dir, &[("PATH", "/nonexistent"), ("TELEGRAM_BOT_TOKEN", "123456789:DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD")]);
         assert_eq!(resolve(&rt).backend, "telegram");
         std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn session_keys_name_their_group() {
-        assert_eq!(group_id_in_session_key("agent:main:telegram:group:-1001234567890:topic:466").as_deref(), Some("-1001234567890"));
-        assert_eq!(group_id_in_session_key("agent:main:main"), None);
-        assert_eq!(group_id_in_session_key("agent:main:telegram:group:abc"), None);
     }
 }
