@@ -107,9 +107,9 @@ fn auto_backend_posts_through_the_real_openclaw_gateway() {
         .spawn()
         .unwrap();
     let _gateway = Gateway { child, state_dir: state_dir.display().to_string() };
-    let url = format!("http://127.0.0.1:{port}");
+    let endpoint = asm_core::gateway::probe::Endpoint { base_url: format!("http://127.0.0.1:{port}"), port: Some(port), source: "test".into() };
     let started = Instant::now();
-    while !asm_core::notify::route::gateway_reachable(&url, Duration::from_secs(3)) {
+    while !asm_core::notify::route::gateway_reachable(&endpoint, Duration::from_secs(3)) {
         assert!(
             started.elapsed() < Duration::from_secs(120),
             "gateway did not answer /healthz: {}",
