@@ -1,0 +1,323 @@
+//! How full a Claude Code session is, counted as Claude Code counts it: the prompt size of the
+//! last main-chain response (or the compaction boundary's `postTokens` when a compaction came
+//! after it), the model's context window, and where auto-compaction would fire.
+
+use super::parser::{self, Kinds, Line};
+use super::tail::{self, ReverseLines, TailLine};
+use crate::env::Env;
+use std::fs::File;
+use std::io;
+
+/// Where the current context size came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextSource {
+    /// `input + cache_creation + cache_read` of the last main-chain response.
+    Usage,
+    /// `compactMetadata.postTokens` of a compaction after the last response.
+    CompactBoundary,
+    /// A compaction after the last response that did not record `postTokens`.
+    CompactBoundaryWithoutCount,
+    /// No response with usage yet.
+    Nothing,
+}
+
+/// What one transcript says about its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptFacts {
+    pub context_tokens: Option<u64>,
+    pub source: ContextSource,
+    /// `message.model` of the response measured, or the model attachment after it.
+    pub model: Option<String>,
+    /// 2.1.3xx `requestedModel` (keeps a `[1m]` suffix the API model id lacks).
+    pub requested_model: Option<String>,
+    pub cwd: Option<String>,
+    pub title: Option<String>,
+    /// Lines that could not be read (corrupt, cut off, not UTF-8, too long) on the way.
+    pub skipped_lines: usize,
+    /// A skipped line came before the answer and might have held a newer one, so the number
+    /// must not be presented as exact.
+    pub doubtful: bool,
+}
+
+impl Default for TranscriptFacts {
+    fn default() -> Self {
+        TranscriptFacts {
+            context_tokens: None,
+            source: ContextSource::Nothing,
+            model: None,
+            requested_model: None,
+            cwd: None,
+            title: None,
+            skipped_lines: 0,
+            doubtful: false,
+        }
+    }
+}
+
+/// Reads what is needed from the end of the transcript (and its first lines for the title).
+pub fn read_transcript(file: &File, len: u64) -> io::Result<TranscriptFacts> {
+    read_transcript_with_limit(file, len, tail::MAX_LINE)
+}
+
+/// [`read_transcript`] passing over lines longer than `max_line`.
+pub fn read_transcript_with_limit(file: &File, len: u64, max_line: usize) -> io::Result<TranscriptFacts> {
+    let mut scan = TailScan::default();
+    let mut lines = ReverseLines::with_limit(file, len, max_line);
+    while !scan.complete() {
+        match lines.next_line()? {
+            None => break,
+            Some(TailLine::Oversized { .. }) => scan.skipped(),
+            Some(TailLine::Line(bytes)) => scan.line(bytes),
+        }
+    }
+    let mut facts = scan.facts;
+    if facts.title.is_none() || facts.cwd.is_none() {
+        let head = tail::read_head(file, tail::HEAD_BYTES)?;
+        read_head_lines(&head, &scan.summaries, &scan.uuids, &mut facts);
+    }
+    if facts.title.is_none() {
+        facts.title = scan.last_prompt.map(|p| short_title(&p));
+    }
+    Ok(facts)
+}
+
+#[derive(Default)]
+struct TailScan {
+    facts: TranscriptFacts,
+    model_found: bool,
+    last_prompt: Option<String>,
+    /// Legacy `summary` titles `(text, leafUuid)`, trusted only when the leaf is in this file.
+    summaries: Vec<(String, String)>,
+    uuids: Vec<String>,
+}
+
+impl TailScan {
+    fn complete(&self) -> bool {
+        self.facts.source != ContextSource::Nothing && self.model_found
+    }
+
+    fn measured(&self) -> bool {
+        self.facts.source != ContextSource::Nothing
+    }
+
+    /// Any unreadable line before the answer could have been a newer answer.
+    fn skipped(&mut self) {
+        self.facts.skipped_lines += 1;
+        self.facts.doubtful |= !self.measured();
+    }
+
+    fn line(&mut self, bytes: &[u8]) {
+        if let Some(uuid) = parser::uuid_of(bytes) {
+            self.uuids.push(String::from_utf8_lossy(uuid).into_owned());
+        }
+        let kinds = parser::kinds(bytes);
+        if !kinds.any() {
+            // Not a line we read; a cut-off or garbage line is still counted.
+            if !looks_like_json_object(bytes) {
+                self.skipped();
+            }
+            return;
+        }
+        match Line::parse(bytes) {
+            Ok(line) => self.parsed(&line),
+            Err(_) => self.skipped(),
+        }
+    }
+
+    fn parsed(&mut self, line: &Line) {
+        if self.facts.cwd.is_none() {
+            self.facts.cwd.clone_from(&line.cwd);
+        }
+        if let Some(title) = line.title().filter(|_| self.facts.title.is_none()) {
+            self.facts.title = Some(short_title(title));
+        }
+        if let (Some(text), Some(leaf)) = (line.summary.as_ref().filter(|_| line.kind.as_deref() == Some("summary")), &line.leaf_uuid) {
+            self.summaries.push((text.clone(), leaf.clone()));
+        }
+        if line.kind.as_deref() == Some("last-prompt") && self.last_prompt.is_none() {
+            self.last_prompt.clone_from(&line.last_prompt);
+        }
+        if let Some(model) = line.attached_model().filter(|_| !self.model_found) {
+            self.model_found = true;
+            self.facts.model = Some(model.to_owned());
+        }
+        if let Some(post_tokens) = line.compact_boundary().filter(|_| !self.measured()) {
+            self.facts.context_tokens = post_tokens;
+            self.facts.source = if post_tokens.is_some() { ContextSource::CompactBoundary } else { ContextSource::CompactBoundaryWithoutCount };
+        }
+        if let Some((usage, message)) = line.main_chain_usage() {
+            if !self.measured() {
+                self.facts.context_tokens = Some(usage.context_tokens());
+                self.facts.source = ContextSource::Usage;
+            }
+            if !self.model_found {
+                self.model_found = true;
+                self.facts.model.clone_from(&message.model);
+                self.facts.requested_model.clone_from(&line.requested_model);
+            }
+        }
+    }
+}
+
+fn looks_like_json_object(bytes: &[u8]) -> bool {
+    bytes.first() == Some(&b'{') && bytes.last() == Some(&b'}') && std::str::from_utf8(bytes).is_ok()
+}
+
+fn read_head_lines(head: &[u8], summaries: &[(String, String)], tail_uuids: &[String], facts: &mut TranscriptFacts) {
+    let mut summaries = summaries.to_vec();
+    let mut uuids = tail_uuids.to_vec();
+    let mut prompt = None;
+    for bytes in head.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        if let Some(uuid) = parser::uuid_of(bytes) {
+            uuids.push(String::from_utf8_lossy(uuid).into_owned());
+        }
+        let kinds = parser::kinds(bytes);
+        if facts.cwd.is_none() || kinds.has(Kinds::SUMMARY) {
+            if let Ok(line) = Line::parse(bytes) {
+                if facts.cwd.is_none() {
+                    facts.cwd.clone_from(&line.cwd);
+                }
+                if let (Some("summary"), Some(text), Some(leaf)) = (line.kind.as_deref(), line.summary, line.leaf_uuid) {
+                    summaries.push((text, leaf));
+                }
+            }
+        }
+        if prompt.is_none() && kinds.has(Kinds::USER) {
+            prompt = parser::user_prompt(bytes);
+        }
+    }
+    if facts.title.is_none() {
+        let trusted_summary = summaries.into_iter().find(|(_, leaf)| uuids.contains(leaf)).map(|(text, _)| text);
+        facts.title = trusted_summary.or(prompt).map(|t| short_title(&t));
+    }
+}
+
+/// Titles longer than this are cut (at a character boundary) for the session list.
+const TITLE_CHARS: usize = 100;
+
+fn short_title(text: &str) -> String {
+    let first_line = text.trim().lines().next().unwrap_or_default().trim();
+    match first_line.char_indices().nth(TITLE_CHARS) {
+        Some((cut, _)) => format!("{}…", &first_line[..cut]),
+        None => first_line.to_owned(),
+    }
+}
+
+/// One model family: its context window and its maximum output (which the auto-compact
+/// threshold reserves, capped at 20,000).
+struct ModelSpec {
+    id_contains: &'static str,
+    window: u64,
+    max_output: u64,
+}
+
+/// Known model windows, first match wins. 2.1.330's default `claude-opus-5-5` reported
+/// `contextWindow: 1000000`; the 4.x and 3.x families have 200k (1M only with `[1m]`).
+const MODELS: &[ModelSpec] = &[
+    ModelSpec { id_contains: "claude-opus-5-5", window: 1_000_000, max_output: 128_000 },
+    ModelSpec { id_contains: "claude-opus-4", window: 200_000, max_output: 32_000 },
+    ModelSpec { id_contains: "claude-sonnet-4", window: 200_000, max_output: 32_000 },
+    ModelSpec { id_contains: "claude-haiku-4", window: 200_000, max_output: 32_000 },
+    ModelSpec { id_contains: "claude-3-7-sonnet", window: 200_000, max_output: 32_000 },
+    ModelSpec { id_contains: "claude-3-5-sonnet", window: 200_000, max_output: 8_192 },
+    ModelSpec { id_contains: "claude-3-5-haiku", window: 200_000, max_output: 8_192 },
+    ModelSpec { id_contains: "claude-3-", window: 200_000, max_output: 4_096 },
+];
+
+/// Claude Code's window when nothing says otherwise.
+pub const DEFAULT_WINDOW: u64 = 200_000;
+pub const ONE_MILLION_WINDOW: u64 = 1_000_000;
+const ONE_MILLION_SUFFIX: &str = "[1m]";
+/// Auto-compact constants from the 2.1.330 binary: output reserve cap and summary buffer.
+const OUTPUT_RESERVE_CAP: u64 = 20_000;
+const SUMMARY_BUFFER: u64 = 13_000;
+
+/// A context window and whether it is known rather than assumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub tokens: u64,
+    pub known: bool,
+    max_output: u64,
+}
+
+/// The window Claude Code used for this model: a `[1m]` suffix on the requested or response
+/// model means 1M; otherwise the model table; an unknown model gets Claude Code's default
+/// 200k marked as not known. `CLAUDE_CODE_DISABLE_1M_CONTEXT` caps it at 200k.
+pub fn window_for(model: Option<&str>, requested_model: Option<&str>, env: &Env) -> Window {
+    let one_m_disabled = env.get("CLAUDE_CODE_DISABLE_1M_CONTEXT").is_some_and(|v| v != "0" && v != "false");
+    let asks_1m = [model, requested_model].into_iter().flatten().any(|m| m.ends_with(ONE_MILLION_SUFFIX));
+    let base = model.or(requested_model).map(|m| m.trim_end_matches(ONE_MILLION_SUFFIX));
+    let spec = base.and_then(|m| MODELS.iter().find(|s| m.contains(s.id_contains)));
+    let mut window = match spec {
+        Some(s) => Window { tokens: s.window, known: true, max_output: s.max_output },
+        None => Window { tokens: DEFAULT_WINDOW, known: false, max_output: OUTPUT_RESERVE_CAP },
+    };
+    if asks_1m {
+        window.tokens = ONE_MILLION_WINDOW;
+        window.known = true;
+    }
+    if one_m_disabled {
+        window.tokens = window.tokens.min(DEFAULT_WINDOW);
+    }
+    window
+}
+
+/// Where Claude Code would auto-compact: window − min(max output, 20,000) − 13,000, lowered
+/// (never raised) by `CLAUDE_AUTOCOMPACT_PCT_OVERRIDE`; None when auto-compaction is off
+/// (`DISABLE_AUTO_COMPACT`, `DISABLE_COMPACT`, or settings `autoCompactEnabled: false`).
+pub fn compact_threshold(window: Window, env: &Env, auto_compact_enabled: bool) -> Option<u64> {
+    let off = ["DISABLE_AUTO_COMPACT", "DISABLE_COMPACT"].iter().any(|v| env.get(v).is_some_and(|v| v != "0" && v != "false"));
+    if off || !auto_compact_enabled {
+        return None;
+    }
+    let effective = window.tokens.saturating_sub(window.max_output.min(OUTPUT_RESERVE_CAP));
+    let threshold = effective.saturating_sub(SUMMARY_BUFFER);
+    let pct = env.get("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE").and_then(|v| v.trim().parse::<f64>().ok()).filter(|p| *p > 0.0 && *p <= 100.0);
+    Some(match pct {
+        Some(p) => threshold.min((effective as f64 * p / 100.0).floor() as u64),
+        None => threshold,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        Env::from_pairs(pairs.iter().copied())
+    }
+
+    #[test]
+    fn windows_follow_suffix_then_table_then_default() {
+        let e = env(&[]);
+        assert_eq!(window_for(Some("claude-sonnet-4-5"), Some("claude-sonnet-4-5"), &e).tokens, 200_000);
+        assert_eq!(window_for(Some("claude-sonnet-4-5"), Some("claude-sonnet-4-5[1m]"), &e).tokens, 1_000_000);
+        assert_eq!(window_for(Some("claude-opus-5-5"), None, &e).tokens, 1_000_000);
+        assert_eq!(window_for(Some("claude-sonnet-4-5-20250929"), None, &e), Window { tokens: 200_000, known: true, max_output: 32_000 });
+        let unknown = window_for(Some("MiniMax-M2"), None, &e);
+        assert_eq!((unknown.tokens, unknown.known), (200_000, false));
+        assert!(!window_for(None, None, &e).known);
+        let capped = window_for(Some("claude-opus-5-5"), None, &env(&[("CLAUDE_CODE_DISABLE_1M_CONTEXT", "1")]));
+        assert_eq!(capped.tokens, 200_000);
+    }
+
+    #[test]
+    fn threshold_is_window_minus_33k_for_200k_models() {
+        let e = env(&[]);
+        let w = window_for(Some("claude-sonnet-4-5"), None, &e);
+        assert_eq!(compact_threshold(w, &e, true), Some(167_000));
+        assert_eq!(compact_threshold(window_for(Some("claude-3-5-sonnet-20241022"), None, &e), &e, true), Some(200_000 - 8_192 - 13_000));
+        assert_eq!(compact_threshold(window_for(Some("claude-opus-5-5"), None, &e), &e, true), Some(967_000));
+        assert_eq!(compact_threshold(w, &env(&[("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE", "50")]), true), Some(90_000));
+        assert_eq!(compact_threshold(w, &env(&[("CLAUDE_AUTOCOMPACT_PCT_OVERRIDE", "99")]), true), Some(167_000), "only lowers");
+        assert_eq!(compact_threshold(w, &env(&[("DISABLE_AUTO_COMPACT", "1")]), true), None);
+        assert_eq!(compact_threshold(w, &e, false), None);
+    }
+
+    #[test]
+    fn titles_are_one_line_and_cut() {
+        assert_eq!(short_title("  fix it\nplease "), "fix it");
+        let long = "é".repeat(150);
+        assert_eq!(short_title(&long).chars().count(), TITLE_CHARS + 1);
+    }
+}
