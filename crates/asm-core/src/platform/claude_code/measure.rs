@@ -72,8 +72,10 @@ pub fn read_transcript_with_limit(file: &File, len: u64, max_line: usize) -> io:
     }
     let mut facts = scan.facts;
     if facts.title.is_none() || facts.cwd.is_none() {
-        let head = tail::read_head(file, tail::HEAD_BYTES)?;
-        read_head_lines(&head, &scan.summaries, &scan.uuids, &mut facts);
+        let head = read_head_lines(file, len, &mut facts)?;
+        if facts.title.is_none() {
+            facts.title = trusted_summary(file, len, &head, scan.summaries)?.or(head.prompt).map(|t| short_title(&t));
+        }
     }
     if facts.title.is_none() {
         facts.title = scan.last_prompt.map(|p| short_title(&p));
@@ -88,7 +90,6 @@ struct TailScan {
     last_prompt: Option<String>,
     /// Legacy `summary` titles `(text, leafUuid)`, trusted only when the leaf is in this file.
     summaries: Vec<(String, String)>,
-    uuids: Vec<String>,
 }
 
 impl TailScan {
@@ -107,9 +108,6 @@ impl TailScan {
     }
 
     fn line(&mut self, bytes: &[u8]) {
-        if let Some(uuid) = parser::uuid_of(bytes) {
-            self.uuids.push(String::from_utf8_lossy(uuid).into_owned());
-        }
         let kinds = parser::kinds(bytes);
         if !kinds.any() {
             // Not a line we read; a cut-off or garbage line is still counted.
@@ -159,37 +157,77 @@ impl TailScan {
     }
 }
 
+/// Cheap: the lines not parsed are only checked for their braces (a cut-off line lacks one).
 fn looks_like_json_object(bytes: &[u8]) -> bool {
-    bytes.first() == Some(&b'{') && bytes.last() == Some(&b'}') && std::str::from_utf8(bytes).is_ok()
+    bytes.first() == Some(&b'{') && bytes.last() == Some(&b'}')
 }
 
-fn read_head_lines(head: &[u8], summaries: &[(String, String)], tail_uuids: &[String], facts: &mut TranscriptFacts) {
-    let mut summaries = summaries.to_vec();
-    let mut uuids = tail_uuids.to_vec();
-    let mut prompt = None;
-    for bytes in head.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        if let Some(uuid) = parser::uuid_of(bytes) {
-            uuids.push(String::from_utf8_lossy(uuid).into_owned());
+/// What the first lines of a file hold: the first typed prompt and legacy `summary` lines.
+#[derive(Default)]
+struct Head {
+    prompt: Option<String>,
+    summaries: Vec<(String, String)>,
+}
+
+/// Reads the first lines for the cwd and the first prompt: a small read first, a larger one
+/// only when hooks and attachments pushed the prompt further down.
+fn read_head_lines(file: &File, len: u64, facts: &mut TranscriptFacts) -> io::Result<Head> {
+    let mut head = Head::default();
+    for limit in tail::HEAD_READS {
+        let bytes = tail::read_head(file, limit)?;
+        head = Head::default();
+        for line in memchr::memchr_iter(b'\n', &bytes).scan(0, |start, nl| Some(&bytes[std::mem::replace(start, nl + 1)..nl])).chain(last_piece(&bytes)) {
+            head_line(line, facts, &mut head);
         }
-        let kinds = parser::kinds(bytes);
-        if facts.cwd.is_none() || kinds.has(Kinds::SUMMARY) {
-            if let Ok(line) = Line::parse(bytes) {
-                if facts.cwd.is_none() {
-                    facts.cwd.clone_from(&line.cwd);
-                }
-                if let (Some("summary"), Some(text), Some(leaf)) = (line.kind.as_deref(), line.summary, line.leaf_uuid) {
-                    summaries.push((text, leaf));
-                }
+        if head.prompt.is_some() || len <= limit as u64 {
+            break;
+        }
+    }
+    Ok(head)
+}
+
+/// The bytes after the last newline (the whole file when it is shorter than the read).
+fn last_piece(bytes: &[u8]) -> Option<&[u8]> {
+    let start = memchr::memrchr(b'\n', bytes).map_or(0, |nl| nl + 1);
+    bytes.get(start..).filter(|rest| !rest.is_empty())
+}
+
+fn head_line(bytes: &[u8], facts: &mut TranscriptFacts, head: &mut Head) {
+    let kinds = parser::kinds(bytes);
+    if facts.cwd.is_none() || kinds.has(Kinds::SUMMARY) {
+        if let Ok(line) = Line::parse(bytes) {
+            if facts.cwd.is_none() {
+                facts.cwd.clone_from(&line.cwd);
+            }
+            if let (Some("summary"), Some(text), Some(leaf)) = (line.kind.as_deref(), line.summary, line.leaf_uuid) {
+                head.summaries.push((text, leaf));
             }
         }
-        if prompt.is_none() && kinds.has(Kinds::USER) {
-            prompt = parser::user_prompt(bytes);
-        }
     }
-    if facts.title.is_none() {
-        let trusted_summary = summaries.into_iter().find(|(_, leaf)| uuids.contains(leaf)).map(|(text, _)| text);
-        facts.title = trusted_summary.or(prompt).map(|t| short_title(&t));
+    if head.prompt.is_none() && kinds.has(Kinds::USER) {
+        head.prompt = parser::user_prompt(bytes);
     }
+}
+
+/// How much of the end of a file is searched for the message a legacy `summary` names.
+const SUMMARY_LEAF_SEARCH: u64 = 256 * 1024;
+
+/// A legacy `summary` title, trusted only when the message it names (`leafUuid`) is in this
+/// file: Claude Code often wrote them into the wrong file. Only legacy files pay this read.
+fn trusted_summary(file: &File, len: u64, head: &Head, tail_summaries: Vec<(String, String)>) -> io::Result<Option<String>> {
+    let candidates: Vec<&(String, String)> = tail_summaries.iter().chain(&head.summaries).collect();
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let start = len.saturating_sub(SUMMARY_LEAF_SEARCH);
+    let mut end_bytes = vec![0u8; (len - start) as usize];
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut end_bytes, start)?;
+    let head_bytes = tail::read_head(file, tail::HEAD_READS[tail::HEAD_READS.len() - 1])?;
+    Ok(candidates.into_iter().find_map(|(text, leaf)| {
+        let needle = format!("\"uuid\":\"{leaf}\"");
+        let found = |hay: &[u8]| memchr::memmem::find(hay, needle.as_bytes()).is_some();
+        (found(&end_bytes) || found(&head_bytes)).then(|| text.clone())
+    }))
 }
 
 /// Titles longer than this are cut (at a character boundary) for the session list.

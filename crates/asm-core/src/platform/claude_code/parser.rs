@@ -8,7 +8,6 @@ use serde::Deserialize;
 use std::sync::LazyLock;
 
 static TYPE_KEY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"type\":"));
-static UUID_KEY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"uuid\":\""));
 
 /// Which interesting `"type"` values occur anywhere in a line (a superset of the line's own
 /// type: nested objects have types too, which is why a hit still needs a real parse).
@@ -61,14 +60,6 @@ fn trim_ascii_start(mut s: &[u8]) -> &[u8] {
         s = rest;
     }
     s
-}
-
-/// The line's own `uuid`, found without parsing (tree links are checked against it).
-pub fn uuid_of(line: &[u8]) -> Option<&[u8]> {
-    let start = UUID_KEY.find(line)? + 8;
-    let value = line.get(start..)?;
-    let end = memchr::memchr(b'"', value)?;
-    value.get(..end)
 }
 
 /// The fields of any transcript line that ASM reads; everything else is skipped by serde.
@@ -249,12 +240,6 @@ mod tests {
         assert!(!kinds(br#"{"type":"api-request-blob","x":"assistant"}"#).any());
         assert!(!kinds(b"\xff\xfe garbage \"type\":").any());
         assert!(kinds(br#"{"attachment":{"type":"model"},"type":"attachment"}"#).has(Kinds::MODEL));
-    }
-
-    #[test]
-    fn uuid_is_read_without_parsing() {
-        assert_eq!(uuid_of(br#"{"parentUuid":"p","uuid":"abc-1","x":1}"#), Some(&b"abc-1"[..]));
-        assert_eq!(uuid_of(br#"{"uuid":"unterminated"#), None);
     }
 
     #[test]

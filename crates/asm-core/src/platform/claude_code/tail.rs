@@ -5,14 +5,15 @@
 
 use memchr::memrchr;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// First read from the end; most transcripts have their last response within it.
 const FIRST_CHUNK: usize = 32 * 1024;
-/// How much of the start of a file is read for the title and cwd.
-pub const HEAD_BYTES: usize = 16 * 1024;
+/// How much of the start of a file is read for the title and cwd: a first small read, and a
+/// larger one when the first prompt is further down.
+pub const HEAD_READS: [usize; 2] = [4 * 1024, 64 * 1024];
 /// A line longer than this is skipped (and reported as such) rather than buffered.
 pub const MAX_LINE: usize = 64 * 1024 * 1024;
 
@@ -109,8 +110,15 @@ fn trim_trailing_newlines(buf: &mut Vec<u8>) {
 
 /// The first `limit` bytes of a file, cut after the last complete line.
 pub fn read_head(file: &File, limit: usize) -> io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(limit.min(HEAD_BYTES));
-    file.take(limit as u64).read_to_end(&mut buf)?;
+    let mut buf = vec![0u8; limit];
+    let mut filled = 0;
+    while filled < limit {
+        match file.read_at(&mut buf[filled..], filled as u64)? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    buf.truncate(filled);
     if buf.len() == limit {
         let keep = memrchr(b'\n', &buf).map_or(0, |nl| nl + 1);
         buf.truncate(keep);
@@ -122,7 +130,7 @@ pub fn read_head(file: &File, limit: usize) -> io::Result<Vec<u8>> {
 /// parent this way).
 pub fn first_line_session_id(path: &Path) -> Option<String> {
     let file = File::open(path).ok()?;
-    let head = read_head(&file, HEAD_BYTES).ok()?;
+    let head = read_head(&file, HEAD_READS[1]).ok()?;
     let first = head.split(|b| *b == b'\n').next()?;
     super::parser::session_id_of(first)
 }
