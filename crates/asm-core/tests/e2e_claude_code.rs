@@ -75,7 +75,7 @@ fn run_claude(home: &Path, project: &Path, server: &MockServer, args: &[&str]) -
 /// last assistant line (read here the plain way, the whole file).
 fn context_in_transcript(path: &Path) -> u64 {
     let text = std::fs::read_to_string(path).unwrap();
-    let last = text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|l| l["type"] == "assistant").last().expect("an assistant line");
+    let last = text.lines().rev().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|l| l["type"] == "assistant").expect("an assistant line");
     let u = &last["message"]["usage"];
     ["input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"].iter().map(|k| u[*k].as_u64().unwrap_or(0)).sum()
 }
@@ -135,6 +135,6 @@ fn real_claude_sessions_are_measured_as_their_transcripts_say() {
 
 fn last_boundary_post_tokens(path: &Path) -> Option<u64> {
     let text = std::fs::read_to_string(path).ok()?;
-    let boundary = text.lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).filter(|l| l["subtype"] == "compact_boundary").last()?;
+    let boundary = text.lines().rev().filter_map(|l| serde_json::from_str::<Value>(l).ok()).find(|l| l["subtype"] == "compact_boundary")?;
     boundary["compactMetadata"]["postTokens"].as_u64()
 }
