@@ -118,7 +118,9 @@ impl TailScan {
         }
         match Line::parse(bytes) {
             Ok(line) => self.parsed(&line),
-            Err(_) => self.skipped(),
+            // A line of another type that does not parse cannot have been the answer.
+            Err(_) if kinds.has(Kinds::ASSISTANT) || kinds.has(Kinds::SYSTEM) => self.skipped(),
+            Err(_) => self.facts.skipped_lines += 1,
         }
     }
 

@@ -4,7 +4,9 @@
 //! fields are ignored; a line that does not parse is the caller's to count.
 
 use memchr::memmem;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use std::fmt;
 use std::sync::LazyLock;
 
 static TYPE_KEY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b"\"type\":"));
@@ -68,22 +70,28 @@ fn trim_ascii_start(mut s: &[u8]) -> &[u8] {
 pub struct Line {
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
     pub subtype: Option<String>,
     pub is_sidechain: Option<bool>,
     pub is_api_error_message: Option<bool>,
-    pub is_meta: Option<bool>,
-    pub is_compact_summary: Option<bool>,
     pub message: Option<Message>,
+    #[serde(deserialize_with = "lenient_string")]
     pub requested_model: Option<String>,
     pub compact_metadata: Option<CompactMetadata>,
     pub attachment: Option<Attachment>,
+    #[serde(deserialize_with = "lenient_string")]
     pub cwd: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
     pub session_id: Option<String>,
-    pub uuid: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
     pub custom_title: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
     pub ai_title: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
     pub summary: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
     pub leaf_uuid: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
     pub last_prompt: Option<String>,
 }
 
@@ -134,6 +142,49 @@ pub struct Attachment {
 #[serde(rename_all = "camelCase", default)]
 pub struct ModelIdentity {
     pub model_id: Option<String>,
+}
+
+/// A string field, or None when the value has another type: text fields of line types we do
+/// not know must not make a whole line unreadable.
+fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    struct AnyValue;
+    impl<'de> Visitor<'de> for AnyValue {
+        type Value = Option<String>;
+
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    deserializer.deserialize_any(AnyValue)
 }
 
 /// The model Claude Code writes for responses it made up itself (API errors, interruptions).
@@ -256,6 +307,13 @@ mod tests {
         ] {
             assert!(Line::parse(bad.as_bytes()).unwrap().main_chain_usage().is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn odd_types_in_text_fields_do_not_spoil_a_line() {
+        let l = Line::parse(br#"{"type":"system","subtype":{"x":1},"summary":[1,{"a":"b"}],"cwd":7,"sessionId":null,"lastPrompt":true}"#).unwrap();
+        assert_eq!((l.subtype, l.summary, l.cwd, l.session_id, l.last_prompt), (None, None, None, None, None));
+        assert_eq!(Line::parse(br#"{"cwd":"/a\u00e9"}"#).unwrap().cwd.as_deref(), Some("/a\u{e9}"));
     }
 
     #[test]
