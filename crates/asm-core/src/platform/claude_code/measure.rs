@@ -56,14 +56,30 @@ impl Default for TranscriptFacts {
 
 /// Reads what is needed from the end of the transcript (and its first lines for the title).
 pub fn read_transcript(file: &File, len: u64) -> io::Result<TranscriptFacts> {
-    read_transcript_with_limit(file, len, tail::MAX_LINE)
+    read_transcript_with_limits(file, len, Limits::default())
 }
 
-/// [`read_transcript`] passing over lines longer than `max_line`.
-pub fn read_transcript_with_limit(file: &File, len: u64, max_line: usize) -> io::Result<TranscriptFacts> {
+/// Bounds on one transcript's reading, so one odd file cannot slow the whole listing.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longer lines are passed over (counted as unreadable).
+    pub max_line: usize,
+    /// How far back from the end to look for the last response before settling for what was
+    /// found (a file with no response in its last 256 MiB is an estimate).
+    pub max_scan: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_line: tail::MAX_LINE, max_scan: 256 * 1024 * 1024 }
+    }
+}
+
+/// [`read_transcript`] with explicit [`Limits`].
+pub fn read_transcript_with_limits(file: &File, len: u64, limits: Limits) -> io::Result<TranscriptFacts> {
     let mut scan = TailScan::default();
-    let mut lines = ReverseLines::with_limit(file, len, max_line);
-    while !scan.complete() {
+    let mut lines = ReverseLines::with_limit(file, len, limits.max_line);
+    while !scan.complete() && len - lines.position() <= limits.max_scan {
         match lines.next_line()? {
             None => break,
             Some(TailLine::Oversized { .. }) => scan.skipped(),

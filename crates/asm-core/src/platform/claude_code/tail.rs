@@ -41,6 +41,11 @@ impl<'f> ReverseLines<'f> {
         ReverseLines { file, buf_start: len, buf: Vec::new(), pending_cut: None, max_line }
     }
 
+    /// File offset of the start of the bytes held so far (everything after it has been read).
+    pub fn position(&self) -> u64 {
+        self.buf_start
+    }
+
     pub fn next_line(&mut self) -> io::Result<Option<TailLine<'_>>> {
         if let Some(cut) = self.pending_cut.take() {
             self.buf.truncate(cut);

@@ -332,8 +332,27 @@ fn an_oversized_line_is_passed_over_and_marks_the_number_doubtful() {
     let mut lines = tail::ReverseLines::with_limit(&file, bytes.len() as u64, 1024 * 1024);
     assert!(matches!(lines.next_line().unwrap(), Some(tail::TailLine::Oversized { bytes: 3_145_728 })));
     assert!(matches!(lines.next_line().unwrap(), Some(tail::TailLine::Line(l)) if l.ends_with(b"\"type\":\"last-prompt\"}")));
-    let facts = measure::read_transcript_with_limit(&file, bytes.len() as u64, 1024 * 1024).unwrap();
+    let limits = measure::Limits { max_line: 1024 * 1024, ..Default::default() };
+    let facts = measure::read_transcript_with_limits(&file, bytes.len() as u64, limits).unwrap();
     assert_eq!((facts.context_tokens, facts.skipped_lines, facts.doubtful), (Some(GOOD_TOKENS), 1, true));
+}
+
+#[test]
+fn the_search_for_the_last_response_is_bounded() {
+    let dir = TempDir::new("cc-bounded");
+    let path = dir.join("t.jsonl");
+    let mut bytes = jsonl(&legacy_lines());
+    let filler = jsonl(&[json!({"type": "progress", "data": "p".repeat(1000)})]);
+    for _ in 0..200 {
+        bytes.extend_from_slice(&filler);
+    }
+    fs::write(&path, &bytes).unwrap();
+    let file = File::open(&path).unwrap();
+    let len = bytes.len() as u64;
+    let found = measure::read_transcript_with_limits(&file, len, measure::Limits::default()).unwrap();
+    assert_eq!(found.context_tokens, Some(GOOD_TOKENS));
+    let bounded = measure::read_transcript_with_limits(&file, len, measure::Limits { max_line: tail::MAX_LINE, max_scan: 64 * 1024 }).unwrap();
+    assert_eq!((bounded.context_tokens, bounded.source), (None, measure::ContextSource::Nothing));
 }
 
 #[test]
