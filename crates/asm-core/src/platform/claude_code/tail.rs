@@ -73,7 +73,7 @@ impl<'f> ReverseLines<'f> {
     /// Prepends the previous chunk, doubling the read size as a line keeps growing so a long
     /// line costs O(length), not O(length²).
     fn read_more(&mut self) -> io::Result<()> {
-        let want = FIRST_CHUNK.max(self.buf.len()).min(self.max_line);
+        let want = FIRST_CHUNK.max(self.buf.len()).min(self.max_line.saturating_sub(self.buf.len()).max(1));
         let take = (want as u64).min(self.buf_start) as usize;
         let start = self.buf_start - take as u64;
         let mut joined = vec![0u8; take + self.buf.len()];
