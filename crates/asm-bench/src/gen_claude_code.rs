@@ -1,9 +1,286 @@
-//! Synthetic claude_code history in the real on-disk format, for the benchmark.
+//! Synthetic Claude Code history in the real 2.1.3xx on-disk format, for the benchmark:
+//! `root/.claude/projects/<encoded-cwd>/<uuid>.jsonl`, sessions of tool turns whose results
+//! are tens of KB, each ending the way 2.1.330 ends a turn (final response, a ~24 KB
+//! `prompt_snapshot` attachment, `last-prompt`, `atis-latch`, `cost-state`).
 
+use asm_core::platform::claude_code::paths::encode_project_dir;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
-/// Writes `sessions` sessions of about `bytes_per_session` bytes each under `root` (a fake HOME
-/// or data dir, as the adapter expects) and returns how many bytes were written.
-pub fn generate(_root: &Path, _sessions: usize, _bytes_per_session: usize) -> std::io::Result<u64> {
-    Ok(0)
+/// Projects the sessions are spread over (a user's repos).
+const PROJECTS: usize = 40;
+const MODEL: &str = "claude-sonnet-4-5";
+
+/// Writes `sessions` sessions of about `bytes_per_session` bytes each under `root` (used as
+/// HOME) and returns how many bytes were written.
+pub fn generate(root: &Path, sessions: usize, bytes_per_session: usize) -> io::Result<u64> {
+    let mut rng = Rng(0x5eed_cafe_f00d_0001);
+    let filler = Filler::new();
+    let mut total = 0u64;
+    for i in 0..sessions {
+        let cwd = format!("/home/bench/work/project-{:02}", i % PROJECTS);
+        let dir = root.join(".claude/projects").join(encode_project_dir(&cwd));
+        if i < PROJECTS {
+            fs::create_dir_all(&dir)?;
+        }
+        let session = Session { id: rng.uuid(), cwd, version: "2.1.330", day: 1 + (i % 28) as u32 };
+        let mut out = Counting { inner: BufWriter::with_capacity(256 * 1024, File::create(dir.join(format!("{}.jsonl", session.id)))?), bytes: 0 };
+        session.write(&mut out, bytes_per_session, &mut rng, &filler)?;
+        out.inner.flush()?;
+        total += out.bytes;
+    }
+    Ok(total)
+}
+
+struct Counting<W: Write> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A small deterministic generator, so two runs produce the same history.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn uuid(&mut self) -> String {
+        let (a, b) = (self.next(), self.next());
+        format!("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", a >> 32, (a >> 16) & 0xffff, a & 0xfff, 0x8000 | (b >> 48) & 0x3fff, b & 0xffff_ffff_ffff)
+    }
+
+    fn hex(&mut self, n: usize) -> String {
+        let mut s = format!("{:016x}{:016x}", self.next(), self.next());
+        s.truncate(n);
+        s
+    }
+}
+
+/// Pre-escaped text to cut tool results and snapshots from: source-like lines with JSON
+/// escapes, as file reads and command output look inside a transcript.
+struct Filler {
+    text: String,
+}
+
+impl Filler {
+    fn new() -> Filler {
+        let mut text = String::with_capacity(256 * 1024);
+        let mut n = 0;
+        while text.len() < 200 * 1024 {
+            text.push_str(&format!(
+                "    {n:>5}\\tfn handle_request_{n}(ctx: &Context, req: Request) -> Result<Response, Error> {{ let body = req.body(); log::debug!(\\\"request {{}}\\\", body.len()); }}\\n"
+            ));
+            n += 1;
+        }
+        Filler { text }
+    }
+
+    /// About `len` bytes, never ending inside an escape.
+    fn take(&self, len: usize) -> &str {
+        let end = len.min(self.text.len());
+        let cut = self.text[..end].rfind("\\n").map_or(0, |i| i + 2);
+        &self.text[..cut]
+    }
+}
+
+struct Session {
+    id: String,
+    cwd: String,
+    version: &'static str,
+    day: u32,
+}
+
+impl Session {
+    fn envelope(&self, parent: &str, uuid: &str, second: u64) -> String {
+        format!(
+            r#""uuid":"{uuid}","timestamp":"2026-10-{:02}T{:02}:{:02}:{:02}.{:03}Z","userType":"external","entrypoint":"cli","cwd":"{}","sessionId":"{}","version":"{}","gitBranch":"main","parentUuid":{parent}"#,
+            self.day,
+            8 + second / 3600 % 12,
+            second / 60 % 60,
+            second % 60,
+            second % 1000,
+            self.cwd,
+            self.id,
+            self.version
+        )
+    }
+
+    fn write<W: Write>(&self, out: &mut Counting<W>, target: usize, rng: &mut Rng, filler: &Filler) -> io::Result<()> {
+        let mut parent = "null".to_string();
+        let mut second = rng.below(3600);
+        let mut context = 18_000 + rng.below(4_000);
+        let line = |out: &mut Counting<W>, s: String| -> io::Result<()> {
+            out.write_all(s.as_bytes())?;
+            out.write_all(b"\n")
+        };
+        line(
+            out,
+            format!(
+                r#"{{"type":"queue-operation","operation":"enqueue","timestamp":"2026-10-{:02}T08:00:00.000Z","sessionId":"{}","content":"continue the refactor"}}"#,
+                self.day, self.id
+            ),
+        )?;
+        let mut turn = 0u64;
+        loop {
+            turn += 1;
+            second += 7;
+            let prompt_uuid = rng.uuid();
+            line(
+                out,
+                format!(
+                    r#"{{"isSidechain":false,"promptId":"{}","type":"user","message":{{"role":"user","content":"Turn {turn}: continue the refactor of the request handlers and run the tests"}},{},"permissionMode":"default","promptSource":"user"}}"#,
+                    rng.uuid(),
+                    self.envelope(&parent, &prompt_uuid, second)
+                ),
+            )?;
+            parent = format!("\"{prompt_uuid}\"");
+            for kind in ["total_tokens_reminder", "date", "session_context"] {
+                let uuid = rng.uuid();
+                line(
+                    out,
+                    format!(
+                        r#"{{"isSidechain":false,"attachment":{{"type":"{kind}","text":"{}"}},"type":"attachment",{},"renderedRole":"system"}}"#,
+                        filler.take(300),
+                        self.envelope(&parent, &uuid, second)
+                    ),
+                )?;
+                parent = format!("\"{uuid}\"");
+            }
+            line(out, format!(r#"{{"type":"api-request-blob","sessionId":"{}","blobRef":"{}","body":"{}"}}"#, self.id, rng.uuid(), filler.take(2_000)))?;
+            line(out, format!(r#"{{"type":"api-request","sessionId":"{}","requestRef":"{}","model":"{MODEL}","messages":{turn}}}"#, self.id, rng.uuid()))?;
+            let tool_id = format!("toolu_{}", rng.hex(24));
+            let (msg_tool, req_tool) = (format!("msg_{}", rng.hex(24)), format!("req_{}", rng.hex(24)));
+            let usage_tool = usage(context, rng.below(2_000), 120);
+            let tool_uuid = rng.uuid();
+            line(
+                out,
+                format!(
+                    r#"{{"isSidechain":false,"message":{{"id":"{msg_tool}","type":"message","role":"assistant","model":"{MODEL}","content":[{{"type":"tool_use","id":"{tool_id}","name":"Read","input":{{"file_path":"{}/src/handlers.rs"}}}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{usage_tool}}},"requestId":"{req_tool}","requestedModel":"{MODEL}","type":"assistant",{}}}"#,
+                    self.cwd,
+                    self.envelope(&parent, &tool_uuid, second + 2)
+                ),
+            )?;
+            parent = format!("\"{tool_uuid}\"");
+            let result_len = 15_000 + rng.below(45_000) as usize;
+            let result = filler.take(result_len);
+            let result_uuid = rng.uuid();
+            line(
+                out,
+                format!(
+                    r#"{{"isSidechain":false,"type":"user","message":{{"role":"user","content":[{{"tool_use_id":"{tool_id}","type":"tool_result","content":"{result}"}}]}},"toolUseResult":{{"type":"text","file":{{"filePath":"{}/src/handlers.rs","numLines":900}}}},"sourceToolAssistantUUID":"{tool_uuid}",{}}}"#,
+                    self.cwd,
+                    self.envelope(&parent, &result_uuid, second + 3)
+                ),
+            )?;
+            parent = format!("\"{result_uuid}\"");
+            context += result.len() as u64 / 4 + 300;
+            let text_uuid = rng.uuid();
+            line(
+                out,
+                format!(
+                    r#"{{"isSidechain":false,"message":{{"id":"msg_{}","type":"message","role":"assistant","model":"{MODEL}","content":[{{"type":"text","text":"I read the handlers; the error paths now return typed errors. Next I will run the tests."}}],"stop_reason":"end_turn","stop_sequence":null,"usage":{}}},"requestId":"req_{}","requestedModel":"{MODEL}","type":"assistant",{}}}"#,
+                    rng.hex(24),
+                    usage(context, rng.below(3_000), 240),
+                    rng.hex(24),
+                    self.envelope(&parent, &text_uuid, second + 5)
+                ),
+            )?;
+            parent = format!("\"{text_uuid}\"");
+            context += 400;
+            let last = out.bytes as usize >= target.saturating_sub(26_000);
+            if last {
+                break;
+            }
+            line(out, format!(r#"{{"type":"tools-used","sessionId":"{}","tools":["Read"]}}"#, self.id))?;
+        }
+        let snapshot_uuid = rng.uuid();
+        line(
+            out,
+            format!(
+                r#"{{"isSidechain":false,"attachment":{{"type":"prompt_snapshot","text":"{}"}},"type":"attachment",{}}}"#,
+                filler.take(24_000),
+                self.envelope(&parent, &snapshot_uuid, second + 6)
+            ),
+        )?;
+        line(
+            out,
+            format!(r#"{{"type":"last-prompt","lastPrompt":"Turn {turn}: continue the refactor","leafUuid":"{snapshot_uuid}","sessionId":"{}"}}"#, self.id),
+        )?;
+        line(out, r#"{"type":"atis-latch","value":false}"#.to_string())?;
+        line(
+            out,
+            format!(
+                r#"{{"type":"cost-state","sessionId":"{}","totalCostUSD":0.42,"totalAPIDuration":{},"modelUsage":{{"{MODEL}":{{"inputTokens":{turn},"outputTokens":{}}}}},"hasUnknownModelCost":false}}"#,
+                self.id,
+                turn * 1500,
+                turn * 360
+            ),
+        )
+    }
+}
+
+fn usage(context: u64, creation: u64, output: u64) -> String {
+    let read = context.saturating_sub(creation);
+    format!(
+        r#"{{"input_tokens":3,"cache_creation_input_tokens":{creation},"cache_read_input_tokens":{read},"output_tokens":{output},"output_tokens_details":{{"thinking_tokens":0}},"service_tier":"standard","cache_creation":{{"ephemeral_1h_input_tokens":0,"ephemeral_5m_input_tokens":{creation}}},"speed":"standard"}}"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_sessions_are_valid_jsonl_of_about_the_asked_size() {
+        let root = std::env::temp_dir().join(format!("asm-bench-cc-test-{}", std::process::id()));
+        let written = generate(&root, 3, 120_000).unwrap();
+        let files: Vec<_> = walk(&root.join(".claude/projects"));
+        assert_eq!(files.len(), 3);
+        let mut on_disk = 0;
+        for f in &files {
+            let text = fs::read_to_string(f).unwrap();
+            on_disk += text.len() as u64;
+            assert!(text.len() > 90_000 && text.len() < 200_000, "{}", text.len());
+            for line in text.lines() {
+                serde_json::from_str::<serde_json::Value>(line).unwrap();
+            }
+            assert!(text.lines().last().unwrap().contains("\"type\":\"cost-state\""));
+        }
+        assert_eq!(written, on_disk);
+        fs::remove_dir_all(&root).unwrap();
+    }
+
+    fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for e in fs::read_dir(dir).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                out.extend(walk(&e.path()));
+            } else {
+                out.push(e.path());
+            }
+        }
+        out
+    }
 }
