@@ -133,7 +133,9 @@ pub struct Usage {
 pub enum Scan {
     Found(Usage),
     /// No assistant output yet (or none readable).
-    NotFound { uncertain: bool },
+    NotFound {
+        uncertain: bool,
+    },
 }
 
 /// The TUI rule over rows given newest first.
@@ -293,7 +295,16 @@ mod tests {
         let rule = CompactionRule::default();
         let found = Scan::Found(Usage { tokens: Tokens { total: Some(20_042), ..tokens(0, 42, 0, 20_000, 0) }, model: None, uncertain: false });
         let m = measure(&found, Some(&limits), &rule, 8_000);
-        assert_eq!(m, Measurement { context_tokens: Some(20_042), context_window: Some(200_000), context_percent: Some(10.0), compact_at_tokens: Some(192_000), estimated: false });
+        assert_eq!(
+            m,
+            Measurement {
+                context_tokens: Some(20_042),
+                context_window: Some(200_000),
+                context_percent: Some(10.0),
+                compact_at_tokens: Some(192_000),
+                estimated: false
+            }
+        );
         let none = measure(&Scan::NotFound { uncertain: false }, Some(&limits), &rule, 8_000);
         assert_eq!((none.context_tokens, none.context_percent, none.estimated), (Some(8_000), Some(4.0), true));
         let no_window = measure(&found, None, &rule, 8_000);

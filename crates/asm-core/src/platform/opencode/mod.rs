@@ -53,13 +53,29 @@ pub fn discover(rt: &Runtime) -> SessionList {
     for db in paths.db_files() {
         let source = db.display().to_string();
         let result = sqlite::read_store(&db).map_err(|e| e.to_string());
-        add_store(&mut list, &mut seen, &source, result, |id| TranscriptRef::OpencodeSqlite { db: db.clone(), session_id: id.to_string() }, &mut models, estimate);
+        add_store(
+            &mut list,
+            &mut seen,
+            &source,
+            result,
+            |id| TranscriptRef::OpencodeSqlite { db: db.clone(), session_id: id.to_string() },
+            &mut models,
+            estimate,
+        );
     }
     let storage = paths.storage_dir();
     if storage.join("session").is_dir() {
         let source = storage.display().to_string();
         let result = legacy_json::read_storage(&storage).map_err(|e| format!("cannot list the legacy JSON tree: {e}"));
-        add_store(&mut list, &mut seen, &source, result, |id| TranscriptRef::OpencodeLegacy { storage_dir: storage.clone(), session_id: id.to_string() }, &mut models, estimate);
+        add_store(
+            &mut list,
+            &mut seen,
+            &source,
+            result,
+            |id| TranscriptRef::OpencodeLegacy { storage_dir: storage.clone(), session_id: id.to_string() },
+            &mut models,
+            estimate,
+        );
     }
     list
 }

@@ -55,7 +55,8 @@ fn model_limits(providers: Option<&Value>) -> HashMap<ModelRef, ModelLimits> {
         let Some(models) = provider.get("models").and_then(Value::as_object) else { continue };
         for (model_id, model) in models {
             let Some(limit) = model.get("limit") else { continue };
-            let limits = ModelLimits { context: count_value(limit.get("context")), input: count_value(limit.get("input")), output: count_value(limit.get("output")) };
+            let limits =
+                ModelLimits { context: count_value(limit.get("context")), input: count_value(limit.get("input")), output: count_value(limit.get("output")) };
             out.insert(ModelRef { provider_id: provider_id.clone(), model_id: model_id.clone() }, limits);
         }
     }
@@ -98,7 +99,8 @@ impl ModelDirectory {
                 Err(e) => log::warn!("OPENCODE_CONFIG_CONTENT skipped: not valid JSON ({e})"),
             }
         }
-        let late_dirs: Vec<PathBuf> = paths.home.iter().map(|h| h.join(".opencode")).chain(env.get("OPENCODE_CONFIG_DIR").map(|d| env.expand_tilde(d))).collect();
+        let late_dirs: Vec<PathBuf> =
+            paths.home.iter().map(|h| h.join(".opencode")).chain(env.get("OPENCODE_CONFIG_DIR").map(|d| env.expand_tilde(d))).collect();
         ModelDirectory {
             catalog_path: paths.models_catalog.clone(),
             catalog: None,
@@ -106,7 +108,11 @@ impl ModelDirectory {
             inline,
             project_config: !is_truthy(env.get("OPENCODE_DISABLE_PROJECT_CONFIG")),
             env_auto_off: is_truthy(env.get("OPENCODE_DISABLE_AUTOCOMPACT")),
-            output_token_max: env.get("OPENCODE_EXPERIMENTAL_OUTPUT_TOKEN_MAX").and_then(|v| v.trim().parse::<u64>().ok()).filter(|n| *n > 0).unwrap_or(super::measure::OUTPUT_TOKEN_MAX),
+            output_token_max: env
+                .get("OPENCODE_EXPERIMENTAL_OUTPUT_TOKEN_MAX")
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .filter(|n| *n > 0)
+                .unwrap_or(super::measure::OUTPUT_TOKEN_MAX),
             projects: HashMap::new(),
             late_dirs,
         }

@@ -104,13 +104,7 @@ mod tests {
 
     #[test]
     fn xdg_variables_and_overrides_move_things() {
-        let p = resolve(&[
-            ("HOME", "/h"),
-            ("XDG_DATA_HOME", "/d"),
-            ("XDG_CONFIG_HOME", "/c"),
-            ("XDG_CACHE_HOME", "/k"),
-            ("OPENCODE_DB", "other.db"),
-        ]);
+        let p = resolve(&[("HOME", "/h"), ("XDG_DATA_HOME", "/d"), ("XDG_CONFIG_HOME", "/c"), ("XDG_CACHE_HOME", "/k"), ("OPENCODE_DB", "other.db")]);
         assert_eq!(p.data_dir, PathBuf::from("/d/opencode"));
         assert_eq!(p.config_dir, Some(PathBuf::from("/c/opencode")));
         assert_eq!(p.models_catalog, Some(PathBuf::from("/k/opencode/models.json")));

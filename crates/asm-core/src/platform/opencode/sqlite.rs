@@ -152,7 +152,8 @@ impl MessageTable {
 
 impl Schema {
     fn probe(conn: &Connection) -> Result<Schema, StoreError> {
-        let tables: HashSet<String> = conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<_, _>>()?;
+        let tables: HashSet<String> =
+            conn.prepare("SELECT name FROM sqlite_master WHERE type = 'table'")?.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<_, _>>()?;
         let mut session_tables = Vec::new();
         for name in ["session", "session_v2"] {
             if !tables.contains(name) {
