@@ -7,15 +7,15 @@
 //!
 //! Speed: one query lists the sessions; one query per message table finds, for every root
 //! session at once, the newest assistant row with output > 0 through the
-//! `(session_id, time_created, id)` / `(session_id, type, seq)` indexes and returns it with any
-//! newer rows, so the cost follows the number of sessions, not the size of their history.
-//! A session whose rows the SQL and the Rust reader judge differently (garbage JSON) is
-//! re-read alone, newest first.
+//! `(session_id, time_created, id)` / `(session_id, type, seq)` indexes, and whether a newer
+//! row is garbage; the cost follows the number of sessions, not the size of their history.
+//! A session whose candidate row the Rust reader rejects (SQL and Rust judging the JSON
+//! differently) is re-read alone, newest first.
 //!
 //! Never written: `SQLITE_OPEN_READ_ONLY` (not `immutable`, so a live WAL is read
 //! correctly), a short busy timeout, and a busy database is reported, not waited for.
 
-use super::measure::{classify, last_context, ModelRef, Row, Scan, Usage};
+use super::measure::{classify, ModelRef, Row, Scan, Usage};
 use super::{StoreRead, StoredSession};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
@@ -69,9 +69,9 @@ fn read_snapshot(conn: &Connection, schema: &Schema) -> Result<StoreRead, StoreE
             by_id.insert(session.id.clone(), session);
         }
     }
-    let mut fast: Vec<HashMap<String, Vec<Row>>> = Vec::new();
+    let mut bulk = Vec::new();
     for table in &schema.message_tables {
-        fast.push(fast_rows(conn, table, &schema.session_tables)?);
+        bulk.push(bulk_candidates(conn, table, &schema.session_tables)?);
     }
     let ids: HashSet<String> = by_id.keys().cloned().collect();
     for session in by_id.values_mut() {
@@ -80,8 +80,8 @@ fn read_snapshot(conn: &Connection, schema: &Schema) -> Result<StoreRead, StoreE
             continue;
         }
         // Rows for orphans (a parent id that names no session) were not fetched in bulk.
-        let bulk = session.parent_id.is_none().then(|| scan_fast(&session.id, &mut fast)).flatten();
-        session.scan = match bulk {
+        let from_bulk = session.parent_id.is_none().then(|| scan_bulk(&session.id, &mut bulk)).flatten();
+        session.scan = match from_bulk {
             Some(scan) => scan,
             None => scan_one(conn, &schema.message_tables, &session.id)?,
         };
@@ -124,20 +124,37 @@ impl MessageTable {
         }
     }
 
-    fn not_older_than_cut(&self) -> &'static str {
+    fn newer_than_cut(&self) -> &'static str {
         if self.type_column {
-            "m.seq >= cm.seq"
+            "m.seq > cm.seq"
         } else {
-            "(m.time_created, m.id) >= (cm.time_created, cm.id)"
+            "(m.time_created, m.id) > (cm.time_created, cm.id)"
+        }
+    }
+
+    /// A row `measure::classify` would call unreadable or malformed, in SQL.
+    fn doubtful(&self) -> String {
+        format!(
+            "CASE WHEN typeof(m.data) = 'text' AND json_valid(m.data) THEN json_type(m.data) != 'object' OR ({} = 'assistant' \
+             AND NOT coalesce(json_type(m.data, '$.tokens.output') IN ('integer', 'real') AND json_extract(m.data, '$.tokens.output') >= 0, 0)) ELSE 1 END",
+            self.role()
+        )
+    }
+
+    fn role(&self) -> &'static str {
+        if self.type_column {
+            "m.type"
+        } else {
+            "json_extract(m.data, '$.role')"
         }
     }
 
     /// The TUI rule's candidate test in SQL; the JSON is only looked into when it is valid text.
     fn qualifies(&self) -> String {
-        let role = if self.type_column { "m.type = 'assistant'" } else { "json_extract(m.data, '$.role') = 'assistant'" };
         format!(
-            "CASE WHEN typeof(m.data) = 'text' AND json_valid(m.data) THEN {role} \
-             AND json_type(m.data, '$.tokens.output') IN ('integer', 'real') AND json_extract(m.data, '$.tokens.output') > 0 ELSE 0 END"
+            "CASE WHEN typeof(m.data) = 'text' AND json_valid(m.data) THEN {} = 'assistant' \
+             AND json_type(m.data, '$.tokens.output') IN ('integer', 'real') AND json_extract(m.data, '$.tokens.output') > 0 ELSE 0 END",
+            self.role()
         )
     }
 
@@ -223,8 +240,15 @@ fn read_sessions(conn: &Connection, table: &SessionTable, project_worktree: bool
     Ok(sessions)
 }
 
-/// For every root session with a candidate row: that row and every newer one, newest first.
-fn fast_rows(conn: &Connection, table: &MessageTable, session_tables: &[SessionTable]) -> Result<HashMap<String, Vec<Row>>, StoreError> {
+/// The candidate row of one session from the bulk query, and whether a newer row looked doubtful.
+struct BulkCandidate {
+    row: Row,
+    doubtful_newer: bool,
+}
+
+/// For every root session with a candidate row: that row, and whether any newer row is one the
+/// reader would call unreadable or malformed (then the number is only a best guess).
+fn bulk_candidates(conn: &Connection, table: &MessageTable, session_tables: &[SessionTable]) -> Result<HashMap<String, BulkCandidate>, StoreError> {
     let roots: Vec<String> = session_tables
         .iter()
         .map(|t| {
@@ -236,32 +260,35 @@ fn fast_rows(conn: &Connection, table: &MessageTable, session_tables: &[SessionT
     let sql = format!(
         "WITH roots(sid) AS ({roots}), \
          cut AS (SELECT r.sid AS sid, (SELECT m.id FROM {name} m WHERE m.session_id = r.sid AND {qualifies} ORDER BY {order} LIMIT 1) AS mid FROM roots r) \
-         SELECT m.session_id, {type_expr}, m.data FROM cut c JOIN {name} cm ON cm.id = c.mid \
-         JOIN {name} m ON m.session_id = c.sid AND {newer} ORDER BY m.session_id, {order}",
+         SELECT c.sid, {cut_type}, cm.data, \
+           EXISTS (SELECT 1 FROM {name} m WHERE m.session_id = c.sid AND {newer} AND {doubtful}) \
+         FROM cut c JOIN {name} cm ON cm.id = c.mid",
         roots = roots.join(" UNION "),
         qualifies = table.qualifies(),
         order = table.newest_first(),
-        type_expr = table.type_expr(),
-        newer = table.not_older_than_cut(),
+        cut_type = table.type_expr().replace("m.", "cm."),
+        newer = table.newer_than_cut(),
+        doubtful = table.doubtful(),
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([])?;
-    let mut by_session: HashMap<String, Vec<Row>> = HashMap::new();
+    let mut by_session = HashMap::new();
     while let Some(row) = rows.next()? {
         let Some(sid) = text(row.get_ref(0)?) else { continue };
-        by_session.entry(sid).or_default().push(classify_row(row.get_ref(1)?, row.get_ref(2)?));
+        let candidate = BulkCandidate { row: classify_row(row.get_ref(1)?, row.get_ref(2)?), doubtful_newer: !matches!(row.get_ref(3)?, ValueRef::Integer(0)) };
+        by_session.insert(sid, candidate);
     }
     Ok(by_session)
 }
 
-/// The TUI rule over the bulk rows (v2 table first: its rows are newer than v1's); None when
-/// the bulk rows cannot settle it and the session must be read alone.
-fn scan_fast(session_id: &str, fast: &mut [HashMap<String, Vec<Row>>]) -> Option<Scan> {
-    for rows in fast.iter_mut() {
-        let Some(rows) = rows.remove(session_id) else { continue };
-        return match last_context(rows) {
-            found @ Scan::Found(_) => Some(found),
-            Scan::NotFound { .. } => None,
+/// The TUI rule from the bulk candidates (v2 table first: its rows are newer than v1's); None
+/// when the reader rejects the row SQL picked, and the session must be read alone.
+fn scan_bulk(session_id: &str, bulk: &mut [HashMap<String, BulkCandidate>]) -> Option<Scan> {
+    for candidates in bulk.iter_mut() {
+        let Some(candidate) = candidates.remove(session_id) else { continue };
+        return match candidate.row {
+            Row::Usage { tokens, model } => Some(Scan::Found(Usage { tokens, model, uncertain: candidate.doubtful_newer })),
+            _ => None,
         };
     }
     Some(Scan::NotFound { uncertain: false })
