@@ -10,7 +10,9 @@
 //! legacy JSON files) as raw JSON bytes; a row that cannot be read where it might have been
 //! the deciding one makes the result uncertain rather than silently wrong.
 
+use serde::Deserialize;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// `OUTPUT_TOKEN_MAX` in OpenCode (overridable with `OPENCODE_EXPERIMENTAL_OUTPUT_TOKEN_MAX`).
 pub const OUTPUT_TOKEN_MAX: u64 = 32_000;
@@ -63,6 +65,22 @@ impl ModelRef {
         let model = value.get("modelID").or_else(|| value.get("id"))?.as_str()?;
         (!provider.is_empty() && !model.is_empty()).then(|| ModelRef { provider_id: provider.to_string(), model_id: model.to_string() })
     }
+
+    /// The `session.model` column: `{"id","providerID","variant"?}` as JSON text.
+    pub fn from_column(json: &[u8]) -> Option<ModelRef> {
+        #[derive(Deserialize)]
+        struct Column<'a> {
+            #[serde(borrow)]
+            id: Option<Cow<'a, str>>,
+            #[serde(rename = "providerID", borrow)]
+            provider_id: Option<Cow<'a, str>>,
+        }
+        let column: Column = serde_json::from_slice(json).ok()?;
+        match (column.provider_id, column.id) {
+            (Some(p), Some(m)) if !p.is_empty() && !m.is_empty() => Some(ModelRef { provider_id: p.into_owned(), model_id: m.into_owned() }),
+            _ => None,
+        }
+    }
 }
 
 /// What one stored message means for the TUI rule.
@@ -81,20 +99,49 @@ pub enum Row {
 /// Reads one stored message. `row_type` is the v2 `session_message.type` column (the
 /// role there is not in the JSON); None for v1 rows and legacy files.
 pub fn classify(data: &[u8], row_type: Option<&str>) -> Row {
-    let Ok(value) = serde_json::from_slice::<Value>(data) else { return Row::Unreadable };
-    let Some(object) = value.as_object() else { return Row::Unreadable };
-    let role = row_type.or_else(|| object.get("role").and_then(Value::as_str));
+    // Only an object is a message (serde would also build the struct from an array).
+    if data.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Row::Unreadable;
+    }
+    let Ok(message) = serde_json::from_slice::<MessageFields>(data) else { return Row::Unreadable };
+    let role = row_type.or(message.role.as_deref());
     if role != Some("assistant") {
         return Row::Skip;
     }
-    let Some(tokens) = object.get("tokens") else { return Row::Malformed };
+    let Some(tokens) = &message.tokens else { return Row::Malformed };
     match count_value(tokens.get("output")) {
         None => Row::Malformed,
         Some(0) => Row::Skip,
         Some(output) => match read_tokens(tokens, output) {
-            Some(tokens) => Row::Usage { tokens, model: message_model(&value) },
+            Some(tokens) => Row::Usage { tokens, model: message.model_ref() },
             None => Row::Malformed,
         },
+    }
+}
+
+/// The fields of a stored message the measurement reads; the rest (paths, parts, errors…) is
+/// skipped without being built. A wrongly typed field makes the whole row unreadable.
+#[derive(Deserialize)]
+struct MessageFields<'a> {
+    #[serde(borrow, default)]
+    role: Option<Cow<'a, str>>,
+    #[serde(default)]
+    tokens: Option<Value>,
+    #[serde(rename = "modelID", borrow, default)]
+    model_id: Option<Cow<'a, str>>,
+    #[serde(rename = "providerID", borrow, default)]
+    provider_id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    model: Option<Value>,
+}
+
+impl MessageFields<'_> {
+    /// v1 `providerID`/`modelID`, else v2 `model:{id, providerID}`.
+    fn model_ref(&self) -> Option<ModelRef> {
+        match (&self.provider_id, &self.model_id) {
+            (Some(p), Some(m)) if !p.is_empty() && !m.is_empty() => Some(ModelRef { provider_id: p.to_string(), model_id: m.to_string() }),
+            _ => self.model.as_ref().and_then(ModelRef::from_json),
+        }
     }
 }
 
@@ -114,10 +161,6 @@ fn read_tokens(tokens: &Value, output: u64) -> Option<Tokens> {
 pub fn count_value(value: Option<&Value>) -> Option<u64> {
     let value = value?;
     value.as_u64().or_else(|| value.as_f64().filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0 && *f < 9.0e15).map(|f| f as u64))
-}
-
-fn message_model(message: &Value) -> Option<ModelRef> {
-    ModelRef::from_json(message).or_else(|| message.get("model").and_then(ModelRef::from_json))
 }
 
 /// The usage the TUI rule picked, and whether an unreadable newer row might have won instead.
@@ -260,6 +303,10 @@ mod tests {
         assert_eq!(classify(br#"{"role":"assistant","tokens":{"input":1,"output":5,"reasoning":0}}"#, None), Row::Malformed);
         assert_eq!(classify(b"{\"role\":\"assist", None), Row::Unreadable);
         assert_eq!(classify(b"[1,2]", None), Row::Unreadable);
+        assert_eq!(classify(b"[]", None), Row::Unreadable);
+        assert_eq!(classify(br#"["assistant"]"#, None), Row::Unreadable);
+        assert_eq!(classify(b"null", None), Row::Unreadable);
+        assert_eq!(classify(br#"{"role":7}"#, None), Row::Unreadable);
         assert_eq!(classify(b"\xff\xfe{}", None), Row::Unreadable);
         assert_eq!(classify(b"", None), Row::Unreadable);
     }

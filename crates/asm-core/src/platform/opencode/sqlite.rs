@@ -231,7 +231,10 @@ fn read_sessions(conn: &Connection, table: &SessionTable, project_worktree: bool
             title: text(row.get_ref(2)?),
             directory: text(row.get_ref(3)?),
             worktree: text(row.get_ref(4)?),
-            model: text(row.get_ref(5)?).and_then(|json| serde_json::from_str(&json).ok()).and_then(|v| ModelRef::from_json(&v)),
+            model: match row.get_ref(5)? {
+                ValueRef::Text(json) => ModelRef::from_column(json),
+                _ => None,
+            },
             updated_ms: integer(row.get_ref(6)?),
             archived: !matches!(row.get_ref(7)?, ValueRef::Null),
             scan: Scan::NotFound { uncertain: false },
