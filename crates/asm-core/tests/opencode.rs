@@ -541,3 +541,27 @@ fn no_opencode_at_all_is_an_empty_list() {
     std::fs::remove_dir_all(home.data()).unwrap();
     assert_eq!(home.discover(), SessionList::default());
 }
+
+#[test]
+fn every_kind_of_doubtful_newer_row_is_flagged_and_harmless_ones_are_not() {
+    let doubtful = [
+        "[1,2]",
+        "\"just a string\"",
+        "{\"role\":\"assistant\"}",
+        "{\"role\":\"assistant\",\"tokens\":{\"output\":\"x\"}}",
+        "{\"role\":\"assistant\",\"tokens\":{\"input\":1,\"output\":-3,\"reasoning\":0,\"cache\":{\"read\":0,\"write\":0}}}",
+        "{\"role\":\"assist",
+    ];
+    let harmless = [
+        "{\"role\":\"user\",\"time\":{\"created\":1}}",
+        "{\"role\":\"assistant\",\"tokens\":{\"input\":0,\"output\":0,\"reasoning\":0,\"cache\":{\"read\":0,\"write\":0}}}",
+    ];
+    for (data, flagged) in doubtful.iter().map(|d| (d, true)).chain(harmless.iter().map(|d| (d, false))) {
+        let home = Home::new("oc-doubtful");
+        let conn = home.fixture_db();
+        conn.execute("INSERT INTO message VALUES ('msg_zzz', ?1, 1795484609999, 1795484609999, ?2)", [B, data]).unwrap();
+        drop(conn);
+        let b = home.discover().sessions.into_iter().find(|s| s.session_id == B).unwrap();
+        assert_eq!((b.context_tokens, b.estimated), (Some(4_042), flagged), "newer row {data}");
+    }
+}
