@@ -565,3 +565,24 @@ fn every_kind_of_doubtful_newer_row_is_flagged_and_harmless_ones_are_not() {
         assert_eq!((b.context_tokens, b.estimated), (Some(4_042), flagged), "newer row {data}");
     }
 }
+
+#[test]
+fn rows_left_only_in_the_wal_of_a_crashed_opencode_are_read() {
+    let home = Home::new("oc-crashwal");
+    let writer_dir = home.tmp.join("live");
+    std::fs::create_dir_all(&writer_dir).unwrap();
+    let writer = Connection::open(writer_dir.join("opencode.db")).unwrap();
+    writer.execute_batch(&std::fs::read_to_string(fixture("v1.18.33/opencode.db.dump.sql")).unwrap()).unwrap();
+    writer.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(())).unwrap();
+    writer.execute_batch("PRAGMA wal_autocheckpoint=0;").unwrap();
+    writer.execute(&format!("UPDATE session SET title = 'only in the WAL' WHERE id = '{A}'"), []).unwrap();
+    // A crash leaves the database and its WAL without the shared-memory index.
+    for name in ["opencode.db", "opencode.db-wal"] {
+        std::fs::copy(writer_dir.join(name), home.data().join(name)).unwrap();
+    }
+    drop(writer);
+    let list = home.discover();
+    assert!(list.errors.is_empty(), "{:?}", list.errors);
+    assert_eq!(session(&list, A).title.as_deref(), Some("only in the WAL"));
+    assert_eq!(session(&list, A).context_tokens, Some(20_042));
+}

@@ -176,8 +176,9 @@ impl ModelDirectory {
     /// Project files from the worktree (or `/`) down to the directory, and the `.opencode/`
     /// dirs the same way followed by `~/.opencode` and `OPENCODE_CONFIG_DIR` (always read).
     fn project_layers(&self, directory: Option<&str>, worktree: Option<&str>) -> ProjectLayers {
-        let chain = match (self.project_config, directory) {
-            (true, Some(dir)) => ancestors_down_from(Path::new(dir), worktree.map(Path::new)),
+        // Only an absolute directory: a relative one would be read against ASM's own cwd.
+        let chain = match (self.project_config, directory.map(Path::new)) {
+            (true, Some(dir)) if dir.is_absolute() => ancestors_down_from(dir, worktree.map(Path::new)),
             _ => Vec::new(),
         };
         let mut dot_dirs: Vec<PathBuf> = chain.iter().map(|d| d.join(".opencode")).collect();
