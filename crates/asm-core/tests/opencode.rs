@@ -196,17 +196,20 @@ fn child_sessions_fold_into_their_root_and_archived_roots_are_hidden() {
         "INSERT INTO session (id, project_id, parent_id, slug, directory, title, version, time_created, time_updated) VALUES
            ('ses_child', 'p', '{A}', 's', '/w', 'sub', '1.18.33', 1, 1),
            ('ses_grandchild', 'p', 'ses_child', 's', '/w', 'subsub', '1.18.33', 1, 1),
-           ('ses_orphan', 'p', 'ses_gone', 's', '/w', 'orphan', '1.18.33', 1, 1);
+           ('ses_orphan', 'p', 'ses_gone', 's', '/w', 'orphan', '1.18.33', 1, 1),
+           ('ses_selfish', 'p', 'ses_selfish', 's', '/w', 'own parent', '1.18.33', 1, 1);
          INSERT INTO message VALUES ('msg_o1', 'ses_orphan', 5, 5, '{{\"role\":\"assistant\",\"providerID\":\"mock\",\"modelID\":\"mock-model\",\"tokens\":{{\"input\":1,\"output\":1,\"reasoning\":0,\"cache\":{{\"read\":0,\"write\":0}}}}}}');
+         INSERT INTO message VALUES ('msg_s1', 'ses_selfish', 5, 5, '{{\"role\":\"assistant\",\"providerID\":\"mock\",\"modelID\":\"mock-model\",\"tokens\":{{\"input\":1,\"output\":2,\"reasoning\":0,\"cache\":{{\"read\":0,\"write\":0}}}}}}');
          UPDATE session SET time_archived = 1795484608999 WHERE id = '{B}';"
     ))
     .unwrap();
     drop(conn);
     let list = home.discover();
     let ids: Vec<&str> = list.sessions.iter().map(|s| s.session_id.as_str()).collect();
-    assert!(ids.contains(&A) && ids.contains(&"ses_orphan") && ids.len() == 2, "{ids:?}");
+    assert!(ids.contains(&A) && ids.contains(&"ses_orphan") && ids.contains(&"ses_selfish") && ids.len() == 3, "{ids:?}");
     assert_eq!(session(&list, A).children, ["ses_child", "ses_grandchild"]);
     assert_eq!(session(&list, "ses_orphan").context_tokens, Some(2));
+    assert_eq!(session(&list, "ses_selfish").context_tokens, Some(3));
 }
 
 #[test]

@@ -8,9 +8,9 @@
 //! which makes the number uncertain if it was newer than the one used.
 
 use super::measure::{classify, Row, Scan, Usage};
-use super::{StoreRead, StoredSession};
+use super::{is_root, StoreRead, StoredSession};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -56,8 +56,8 @@ fn read_session(file: &Path, worktree: Option<String>) -> Option<StoredSession> 
 }
 
 fn root_indexes(sessions: &[StoredSession]) -> Vec<usize> {
-    let ids: std::collections::HashSet<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
-    sessions.iter().enumerate().filter(|(_, s)| !s.archived && s.parent_id.as_deref().is_none_or(|p| !ids.contains(p))).map(|(i, _)| i).collect()
+    let ids: HashSet<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
+    sessions.iter().enumerate().filter(|(_, s)| !s.archived && is_root(s, &ids)).map(|(i, _)| i).collect()
 }
 
 /// The TUI rule over `message/<sessionID>/*.json`, newest file first.

@@ -118,8 +118,13 @@ fn add_store(
     }
 }
 
-/// Root sessions (no parent, or a parent that no longer exists), not archived, each with the
-/// ids of all its descendants, sorted.
+/// Whether a session is listed on its own: no parent, or a parent id that names no session of
+/// the same store (deleted) or itself. `ids` are all session ids of that store.
+pub fn is_root(session: &StoredSession, ids: &HashSet<&str>) -> bool {
+    session.parent_id.as_deref().is_none_or(|p| p == session.id || !ids.contains(p))
+}
+
+/// Root sessions, not archived, each with the ids of all its descendants, sorted.
 fn roots_with_descendants(sessions: &[StoredSession]) -> Vec<(&StoredSession, Vec<String>)> {
     let ids: HashSet<&str> = sessions.iter().map(|s| s.id.as_str()).collect();
     let mut children_of: HashMap<&str, Vec<&str>> = HashMap::new();
@@ -128,10 +133,9 @@ fn roots_with_descendants(sessions: &[StoredSession]) -> Vec<(&StoredSession, Ve
             children_of.entry(parent).or_default().push(&s.id);
         }
     }
-    let is_root = |s: &StoredSession| s.parent_id.as_deref().is_none_or(|p| !ids.contains(p) || p == s.id);
     sessions
         .iter()
-        .filter(|s| is_root(s) && !s.archived)
+        .filter(|s| is_root(s, &ids) && !s.archived)
         .map(|root| {
             let mut found: Vec<String> = Vec::new();
             let mut visited: HashSet<&str> = HashSet::from([root.id.as_str()]);

@@ -16,7 +16,7 @@
 //! correctly), a short busy timeout, and a busy database is reported, not waited for.
 
 use super::measure::{classify, ModelRef, Row, Scan, Usage};
-use super::{StoreRead, StoredSession};
+use super::{is_root, StoreRead, StoredSession};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use std::collections::{HashMap, HashSet};
@@ -73,13 +73,11 @@ fn read_snapshot(conn: &Connection, schema: &Schema) -> Result<StoreRead, StoreE
     for table in &schema.message_tables {
         bulk.push(bulk_candidates(conn, table, &schema.session_tables)?);
     }
-    let ids: HashSet<String> = by_id.keys().cloned().collect();
-    for session in by_id.values_mut() {
-        let is_root = session.parent_id.as_ref().is_none_or(|p| !ids.contains(p));
-        if !is_root || session.archived {
-            continue;
-        }
-        // Rows for orphans (a parent id that names no session) were not fetched in bulk.
+    let ids: HashSet<&str> = by_id.keys().map(String::as_str).collect();
+    let roots: Vec<String> = by_id.values().filter(|s| is_root(s, &ids) && !s.archived).map(|s| s.id.clone()).collect();
+    for id in roots {
+        let Some(session) = by_id.get_mut(&id) else { continue };
+        // Orphans and self-parented sessions are roots the bulk query (parent_id IS NULL) left out.
         let from_bulk = session.parent_id.is_none().then(|| scan_bulk(&session.id, &mut bulk)).flatten();
         session.scan = match from_bulk {
             Some(scan) => scan,
