@@ -19,6 +19,8 @@ fn usage_for(last_user_text: &str) -> (u64, u64) {
         t if t.starts_with("hello") => (150_000, 100_000),
         t if t.starts_with("second") => (120_000, 100_000),
         t if t.starts_with("other") => (4_000, 1_000),
+        // ≥ 192,000 (200k − 8k): OpenCode compacts on its own, then continues.
+        t if t.starts_with("overflow") => (195_000, 100_000),
         _ => (2_000, 0),
     }
 }
@@ -150,14 +152,19 @@ fn real_opencode_sessions_are_measured_as_opencode_counts_them() {
     let a_again = sandbox.run_prompt(&["--session", &a], "second");
     assert_eq!(a, a_again);
     let b = sandbox.run_prompt(&[], "other");
+    let c = sandbox.run_prompt(&[], "hello again");
+    assert_eq!(sandbox.run_prompt(&["--session", &c], "overflow"), c);
     assert!(mock.requests().iter().any(|r| r.header("x-session-id") == Some(a.as_str())), "OpenCode talked to the mock");
 
     let sessions = sandbox.discover();
-    assert_eq!(sessions.len(), 2, "{sessions:#?}");
-    for (id, tokens) in [(&a, 120_042u64), (&b, 4_042)] {
+    assert_eq!(sessions.len(), 3, "{sessions:#?}");
+    // C: after the automatic compaction the TUI shows the synthetic "Continue…" turn (2,042).
+    for (id, tokens) in [(&a, 120_042u64), (&b, 4_042), (&c, 2_042)] {
         let s = sessions.iter().find(|s| &s.session_id == id).unwrap();
         let export: Value = serde_json::from_str(&sandbox.opencode(&["export", id])).expect("opencode export prints JSON");
         assert_eq!(tui_tokens_from_export(&export), tokens, "the mock's usage became OpenCode's numbers");
+        let compacted = export["messages"].as_array().unwrap().iter().any(|m| m["info"]["summary"] == true);
+        assert_eq!(compacted, id == &c, "only C crossed the threshold");
         assert_eq!(s.context_tokens, Some(tokens));
         assert_eq!((s.context_window, s.compact_at_tokens, s.estimated), (Some(200_000), Some(192_000), false));
         assert_eq!(s.context_percent, SessionInfo::percent_of(Some(tokens), Some(200_000)));

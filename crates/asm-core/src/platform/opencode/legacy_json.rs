@@ -49,7 +49,7 @@ fn read_session(file: &Path, worktree: Option<String>) -> Option<StoredSession> 
         directory: string("directory"),
         worktree,
         model: None,
-        updated_ms: time.and_then(|t| t.get("updated")).and_then(Value::as_i64),
+        updated_ms: time.and_then(|t| t.get("updated")).and_then(|u| u.as_i64().or_else(|| u.as_f64().filter(|f| f.is_finite()).map(|f| f as i64))),
         archived: time.and_then(|t| t.get("archived")).is_some_and(|a| !a.is_null()),
         scan: Scan::NotFound { uncertain: false },
     })
