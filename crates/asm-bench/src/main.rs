@@ -73,22 +73,19 @@ fn run(root: &Path, sizes: &Sizes) {
 
 /// Builds one history and returns the median warm time of `session_manager --list --json`.
 fn list_timing(root: &Path, label: &str, sizes: &Sizes, cc_bytes: usize, bin: &Path) -> Duration {
+    // Every generator writes where its platform looks under a HOME: ~/.claude,
+    // ~/.local/share/opencode, ~/.openclaw.
     let home = root.join("home");
-    let state = root.join("state");
-    let data = root.join("data");
     let started = Instant::now();
     let written = gen_claude_code::generate(&home, sizes.cc_sessions, cc_bytes).expect("generate Claude Code history")
-        + gen_opencode::generate(&data, sizes.oc_sessions, 20_000).expect("generate OpenCode database")
-        + gen_openclaw::generate(&state, sizes.ocl_sessions, 20_000).expect("generate OpenClaw store");
+        + gen_opencode::generate(&home, sizes.oc_sessions, 20_000).expect("generate OpenCode database")
+        + gen_openclaw::generate(&home, sizes.ocl_sessions, 20_000).expect("generate OpenClaw store");
     println!("[{label}] generated {:.2} GB in {:.1} s", written as f64 / 1e9, started.elapsed().as_secs_f64());
     let cmd = || {
         let mut c = Command::new(bin);
         c.args(["--list", "--json"])
             .env_clear()
             .env("HOME", &home)
-            .env("XDG_DATA_HOME", &data)
-            .env("XDG_CONFIG_HOME", root.join("config"))
-            .env("OPENCLAW_STATE_DIR", &state)
             .env("ASM_LOG_LEVEL", "warn");
         c
     };
