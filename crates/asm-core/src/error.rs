@@ -17,6 +17,8 @@ pub enum Error {
     Fs(#[from] crate::fsutil::FsError),
     #[error(transparent)]
     Proc(#[from] crate::proc::ProcError),
+    #[error(transparent)]
+    Memory(#[from] crate::memory::MemoryError),
     /// The command line asked for something that does not fit (exit 2).
     #[error("{0}")]
     Usage(String),
@@ -34,6 +36,7 @@ impl Error {
         match self {
             Error::Config(_) | Error::Usage(_) | Error::NotAvailable(_) => 2,
             Error::State(crate::state::StateError::NewerSchema { .. }) => 2,
+            Error::Memory(crate::memory::MemoryError::BadSessionId(_)) => 2,
             _ => 1,
         }
     }

@@ -446,8 +446,9 @@ fn paths_of(input: &Value) -> Vec<String> {
     paths
 }
 
+/// Program and subcommand, options left out: `systemctl --user restart x` → `systemctl restart`.
 fn command_head(command: &str) -> String {
-    command.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+    command.split_whitespace().filter(|w| !w.starts_with('-')).take(2).collect::<Vec<_>>().join(" ")
 }
 
 /// The first meaningful lines of a failed tool's output.

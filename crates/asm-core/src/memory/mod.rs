@@ -14,6 +14,8 @@ pub mod inject;
 pub mod readers;
 pub mod store;
 pub mod summary;
+#[cfg(test)]
+mod tests;
 
 use crate::session::{Platform, SessionInfo};
 use crate::Runtime;
