@@ -106,23 +106,61 @@ fn turn_lines(turn: u64, blob: &str, output: &str) -> Vec<String> {
     let file = format!("/bench/project/src/module_{}.rs", turn % 400);
     let usage = r#""usage":{"input_tokens":4,"cache_creation_input_tokens":1200,"cache_read_input_tokens":150000,"output_tokens":80}"#;
     let mut lines = vec![
-        envelope("user", turn, &format!(r#""message":{{"role":"user","content":"Request {turn}: refactor {file} and run the tests; TODO check port 18789 and https://example.com/issues/{turn}"}}"#)),
+        envelope(
+            "user",
+            turn,
+            &format!(
+                r#""message":{{"role":"user","content":"Request {turn}: refactor {file} and run the tests; TODO check port 18789 and https://example.com/issues/{turn}"}}"#
+            ),
+        ),
         format!(r#"{{"type":"attachment","attachment":{{"type":"prompt_snapshot","text":"{blob}"}},"sessionId":"{SESSION_ID}"}}"#),
         format!(r#"{{"type":"api-request-blob","message":{{"role":"user","content":[{{"type":"text","text":"{blob}"}}]}},"sessionId":"{SESSION_ID}"}}"#),
         envelope(
             "assistant",
             turn,
-            &format!(r#""message":{{"id":"msg_{turn}","role":"assistant","model":"claude-sonnet-4-5","content":[{{"type":"text","text":"I decided to split {file} into two parts. Next step: update the callers."}}],{usage}}}"#),
+            &format!(
+                r#""message":{{"id":"msg_{turn}","role":"assistant","model":"claude-sonnet-4-5","content":[{{"type":"text","text":"I decided to split {file} into two parts. Next step: update the callers."}}],{usage}}}"#
+            ),
         ),
-        envelope("assistant", turn, &format!(r#""message":{{"id":"msg_{turn}","role":"assistant","model":"claude-sonnet-4-5","content":[{{"type":"tool_use","id":"toolu_r{turn}","name":"Read","input":{{"file_path":"{file}"}}}}],{usage}}}"#)),
-        envelope("user", turn, &format!(r#""message":{{"role":"user","content":[{{"tool_use_id":"toolu_r{turn}","type":"tool_result","content":{}}}]}}"#, serde_json::Value::from(output))),
-        envelope("assistant", turn, &format!(r#""message":{{"id":"msg_{turn}e","role":"assistant","model":"claude-sonnet-4-5","content":[{{"type":"tool_use","id":"toolu_e{turn}","name":"Edit","input":{{"file_path":"{file}","old_string":"a","new_string":"b"}}}}],{usage}}}"#)),
+        envelope(
+            "assistant",
+            turn,
+            &format!(
+                r#""message":{{"id":"msg_{turn}","role":"assistant","model":"claude-sonnet-4-5","content":[{{"type":"tool_use","id":"toolu_r{turn}","name":"Read","input":{{"file_path":"{file}"}}}}],{usage}}}"#
+            ),
+        ),
+        envelope(
+            "user",
+            turn,
+            &format!(
+                r#""message":{{"role":"user","content":[{{"tool_use_id":"toolu_r{turn}","type":"tool_result","content":{}}}]}}"#,
+                serde_json::Value::from(output)
+            ),
+        ),
+        envelope(
+            "assistant",
+            turn,
+            &format!(
+                r#""message":{{"id":"msg_{turn}e","role":"assistant","model":"claude-sonnet-4-5","content":[{{"type":"tool_use","id":"toolu_e{turn}","name":"Edit","input":{{"file_path":"{file}","old_string":"a","new_string":"b"}}}}],{usage}}}"#
+            ),
+        ),
         envelope("user", turn, &format!(r#""message":{{"role":"user","content":[{{"tool_use_id":"toolu_e{turn}","type":"tool_result","content":"ok"}}]}}"#)),
-        envelope("assistant", turn, &format!(r#""message":{{"id":"msg_{turn}b","role":"assistant","model":"claude-sonnet-4-5","content":[{{"type":"tool_use","id":"toolu_b{turn}","name":"Bash","input":{{"command":"cargo test -p module_{}"}}}}],{usage}}}"#, turn % 50)),
+        envelope(
+            "assistant",
+            turn,
+            &format!(
+                r#""message":{{"id":"msg_{turn}b","role":"assistant","model":"claude-sonnet-4-5","content":[{{"type":"tool_use","id":"toolu_b{turn}","name":"Bash","input":{{"command":"cargo test -p module_{}"}}}}],{usage}}}"#,
+                turn % 50
+            ),
+        ),
     ];
-    let failed = turn % 7 == 0;
+    let failed = turn.is_multiple_of(7);
     let result = if failed { "Exit code 101\\nerror[E0599]: no method named `run` found; password=hunter2bench" } else { "test result: ok. 12 passed" };
-    lines.push(envelope("user", turn, &format!(r#""message":{{"role":"user","content":[{{"tool_use_id":"toolu_b{turn}","type":"tool_result","content":"{result}","is_error":{failed}}}]}}"#)));
+    lines.push(envelope(
+        "user",
+        turn,
+        &format!(r#""message":{{"role":"user","content":[{{"tool_use_id":"toolu_b{turn}","type":"tool_result","content":"{result}","is_error":{failed}}}]}}"#),
+    ));
     if turn % 2000 == 1999 {
         lines.push(envelope("user", turn, r#""isCompactSummary":true,"message":{"role":"user","content":"Summary:\n1. Primary Request and Intent: refactor the modules.\n2. Pending Tasks: callers."}"#));
     }

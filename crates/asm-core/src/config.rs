@@ -185,7 +185,9 @@ impl Config {
             log_max_bytes: r.int("ASM_LOG_MAX_BYTES", 5 * 1024 * 1024, 4096, 1 << 40, "a byte count of at least 4096")?,
             log_keep: r.int("ASM_LOG_KEEP", 3, 1, 50, "a count from 1 to 50")? as u32,
             summary_timeout: r.int("ASM_SUMMARY_TIMEOUT", 300, 1, 86_400, "seconds from 1 to 86400")?,
-            opencode_url: r.opt("ASM_OPENCODE_URL", parse_http_url, "an http(s) URL such as http://127.0.0.1:4096")?.unwrap_or_else(|| "http://127.0.0.1:4096".into()),
+            opencode_url: r
+                .opt("ASM_OPENCODE_URL", parse_http_url, "an http(s) URL such as http://127.0.0.1:4096")?
+                .unwrap_or_else(|| "http://127.0.0.1:4096".into()),
         })
     }
 

@@ -77,13 +77,15 @@ fn action_name(action: Action) -> String {
 fn extract(rt: &Runtime, args: &Args) -> asm_core::Result<i32> {
     let id = session_id_arg(args)?;
     // A bad id is refused before anything is searched; an OpenClaw key (with colons) is looked up.
+    let looks_like_openclaw_key = id.contains(':') && !id.contains('/');
     if let Err(e) = validate_session_id(id) {
-        if !(id.contains(':') && !id.contains('/')) {
+        if !looks_like_openclaw_key {
             return Err(e.into());
         }
     }
     let where_ = args.platform.map_or("any platform".to_string(), |p| p.display_name().to_string());
-    let session = asm_core::platform::find_session(rt, id, args.platform).ok_or_else(|| Error::Failed(format!("no session with id or key {id:?} was found on {where_}")))?;
+    let session = asm_core::platform::find_session(rt, id, args.platform)
+        .ok_or_else(|| Error::Failed(format!("no session with id or key {id:?} was found on {where_}")))?;
     let record = asm_core::memory::extract(rt, &session)?;
     if args.json {
         cli::print_json(&record)?;

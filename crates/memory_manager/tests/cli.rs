@@ -64,7 +64,12 @@ impl World {
 
     fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_asm_memory_manager"));
-        cmd.env_clear().envs(self.env_pairs()).args(args).stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.env_clear()
+            .envs(self.env_pairs())
+            .args(args)
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
             pipe.write_all(text.as_bytes()).unwrap();
@@ -108,7 +113,8 @@ impl World {
                event_utf8_bytes INTEGER, navigation_json TEXT, PRIMARY KEY (session_id, seq));",
         )
         .unwrap();
-        let rows: Value = serde_json::from_str(&std::fs::read_to_string(fixtures_dir().join("openclaw/v2026.9.6/session_nodes.telegram-topic.json")).unwrap()).unwrap();
+        let rows: Value =
+            serde_json::from_str(&std::fs::read_to_string(fixtures_dir().join("openclaw/v2026.9.6/session_nodes.telegram-topic.json")).unwrap()).unwrap();
         let row = &rows[0];
         conn.execute(
             "INSERT INTO session_nodes (session_key, current_session_id, entry_json, status, display_name, last_interaction_at, last_activity_at, updated_at, created_at, created_via) \
@@ -128,7 +134,7 @@ impl World {
         .unwrap();
         let events = std::fs::read_to_string(fixtures_dir().join("openclaw/v2026.9.6/transcript_events.telegram-topic.jsonl")).unwrap();
         for (seq, line) in events.lines().filter(|l| !l.trim().is_empty()).enumerate() {
-            let (text, blob) = if seq % 2 == 0 { (None, Some(zstd::encode_all(line.as_bytes(), 3).unwrap())) } else { (Some(line.to_string()), None) };
+            let (text, blob) = if seq.is_multiple_of(2) { (None, Some(zstd::encode_all(line.as_bytes(), 3).unwrap())) } else { (Some(line.to_string()), None) };
             conn.execute(
                 "INSERT INTO transcript_events (session_id, seq, event_json, created_at, event_zstd, event_utf8_bytes) VALUES (?1, ?2, ?3, 0, ?4, ?5)",
                 rusqlite::params![OCL_SESSION, seq as i64, text, blob, line.len() as i64],

@@ -134,9 +134,8 @@ fn tool_kind(name: &str) -> ToolKind {
     let n = name.to_ascii_lowercase();
     match n.as_str() {
         "read" | "view" | "cat" | "read_file" | "readfile" | "notebookread" | "open" => ToolKind::Read,
-        "write" | "edit" | "multiedit" | "notebookedit" | "patch" | "apply_patch" | "write_file" | "edit_file" | "create" | "str_replace" | "str_replace_editor" => {
-            ToolKind::Change
-        }
+        "write" | "edit" | "multiedit" | "notebookedit" | "patch" | "apply_patch" | "write_file" | "edit_file" | "create" | "str_replace"
+        | "str_replace_editor" => ToolKind::Change,
         "bash" | "exec" | "shell" | "run" | "command" | "terminal" | "run_command" | "execute" | "sh" | "powershell" => ToolKind::Command,
         _ => ToolKind::Other,
     }
@@ -461,7 +460,12 @@ fn error_message(output: &str) -> String {
 
 fn looks_like_error(line: &str) -> bool {
     static RE: OnceLock<Regex> = OnceLock::new();
-    let re = RE.get_or_init(|| Regex::new(r"^(?:error(?:\[\w+\])?:|Error:|ERROR\b|fatal:|panicked at|thread '.*' panicked|Traceback \(most recent call last\)|\w+(?:Error|Exception): )").expect("static"));
+    let re = RE.get_or_init(|| {
+        Regex::new(
+            r"^(?:error(?:\[\w+\])?:|Error:|ERROR\b|fatal:|panicked at|thread '.*' panicked|Traceback \(most recent call last\)|\w+(?:Error|Exception): )",
+        )
+        .expect("static")
+    });
     line.len() < 1000 && re.is_match(line)
 }
 
@@ -475,7 +479,8 @@ fn is_decision(sentence: &str) -> bool {
     let markers = MARKERS.get_or_init(|| {
         Regex::new(r"(?i)\b(decided|decision|we'll use|we will use|i'll use|going with|go with|let's use|chose|chosen|opted|settled on|conclusion|concluded|root cause|the fix is|agreed|switched to|instead of|turns out|confirmed)\b").expect("static")
     });
-    let negative = NEGATIVE.get_or_init(|| Regex::new(r"(?i)\b(should we|maybe|perhaps|not decided|undecided|ruled out|could we|whether|if we|do you want)\b").expect("static"));
+    let negative = NEGATIVE
+        .get_or_init(|| Regex::new(r"(?i)\b(should we|maybe|perhaps|not decided|undecided|ruled out|could we|whether|if we|do you want)\b").expect("static"));
     !sentence.ends_with('?') && markers.is_match(sentence) && !negative.is_match(sentence)
 }
 
@@ -643,7 +648,9 @@ mod tests {
     #[test]
     fn identifiers_are_verbatim_and_tentative_phrasing_is_not_a_decision() {
         let ids = identifiers_in("see https://github.com/o/r/pull/12, commit 3f2a9c1d, session ses_df4c7636affe5zEnkBDHC7yhTL at 127.0.0.1:18789 on branch feat/memory-store, chat -1001234567890");
-        for want in ["https://github.com/o/r/pull/12", "3f2a9c1d", "ses_df4c7636affe5zEnkBDHC7yhTL", "127.0.0.1:18789", "branch feat/memory-store", "-1001234567890"] {
+        for want in
+            ["https://github.com/o/r/pull/12", "3f2a9c1d", "ses_df4c7636affe5zEnkBDHC7yhTL", "127.0.0.1:18789", "branch feat/memory-store", "-1001234567890"]
+        {
             assert!(ids.contains(&want.to_string()), "{want} missing from {ids:?}");
         }
         assert!(!is_decision("Maybe we decided to use sqlite"));

@@ -72,7 +72,20 @@ fn list_sections(record: &MemoryRecord) -> Vec<ListSection> {
     let sections = [
         ("Open items", s.open_items.clone()),
         ("Decisions", s.decisions.clone()),
-        ("Errors", s.errors.iter().map(|e| format!("{}{}{}", if e.resolved { "[resolved] " } else { "[open] " }, e.message, e.source.as_deref().map(|src| format!(" ({src})")).unwrap_or_default())).collect()),
+        (
+            "Errors",
+            s.errors
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{}{}{}",
+                        if e.resolved { "[resolved] " } else { "[open] " },
+                        e.message,
+                        e.source.as_deref().map(|src| format!(" ({src})")).unwrap_or_default()
+                    )
+                })
+                .collect(),
+        ),
         ("Files changed", s.files_changed.iter().map(|f| format!("`{f}`")).collect()),
         ("Commands run", s.commands.iter().map(|c| format!("`{}` → {}", c.command, c.outcome)).collect()),
         ("Files read", s.files_read.iter().map(|f| format!("`{f}`")).collect()),
@@ -80,7 +93,10 @@ fn list_sections(record: &MemoryRecord) -> Vec<ListSection> {
         ("Earlier requests", earlier),
         ("Subagent results", s.subagent_results.clone()),
     ];
-    sections.into_iter().map(|(title, items)| ListSection { title, items: newest_first(items.into_iter().map(|i| one_line(&i, 400)).collect()), taken: 0 }).collect()
+    sections
+        .into_iter()
+        .map(|(title, items)| ListSection { title, items: newest_first(items.into_iter().map(|i| one_line(&i, 400)).collect()), taken: 0 })
+        .collect()
 }
 
 /// Takes one item per section per turn, newest first, while it fits.

@@ -49,6 +49,9 @@ pub struct PruneReport {
     pub kept: usize,
 }
 
+/// A memory file as found on disk: its record or why it does not parse, path, size.
+type ScannedFile = (Result<MemoryRecord, String>, PathBuf, u64);
+
 pub struct MemoryStore {
     dir: PathBuf,
     handoff_max_bytes: usize,
@@ -128,8 +131,8 @@ impl MemoryStore {
         serde_json::from_slice(&bytes).map(Some).map_err(|e| MemoryError::Corrupt { path: path.to_path_buf(), message: e.to_string() })
     }
 
-    /// Every record that parses, with its file size; unreadable files as entries with an error.
-    fn scan(&self) -> Result<Vec<(Result<MemoryRecord, String>, PathBuf, u64)>, MemoryError> {
+    /// Every memory file: its record (or why it does not parse), path and size.
+    fn scan(&self) -> Result<Vec<ScannedFile>, MemoryError> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -305,7 +308,8 @@ pub(crate) mod tests {
         let dir = asm_testkit::TempDir::new("mem-chain");
         let store = MemoryStore::at(dir.join(".session_memory"), 6000);
         let t0 = Utc::now() - chrono::Duration::hours(3);
-        let key = Some("agent:main:telegram:group:-100123:topic:466");
+        let topic = "agent:main:telegram:group:-100123:topic:466";
+        let key = Some(topic);
         store.save(record("a", key, None, t0)).unwrap();
         let b = store.save(record("b", key, None, t0 + chrono::Duration::hours(1))).unwrap();
         assert_eq!(b.previous_session_id.as_deref(), Some("a"));
@@ -322,7 +326,7 @@ pub(crate) mod tests {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(store.dir()), 0o700);
         assert_eq!(mode(&store.path_of("a").unwrap()), 0o600);
-        assert_eq!(store.latest_for_key(key.unwrap()).unwrap().unwrap().session_id, "b");
+        assert_eq!(store.latest_for_key(topic).unwrap().unwrap().session_id, "b");
         assert_eq!(store.latest_for_cwd("/w/").unwrap().unwrap().session_id, "x");
         let listed: Vec<String> = store.list(Utc::now()).unwrap().into_iter().map(|e| e.session_id).collect();
         assert_eq!(listed, ["x", "b", "c", "a"]);

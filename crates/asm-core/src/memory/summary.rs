@@ -126,7 +126,8 @@ fn openclaw(rt: &Runtime, info: &SessionInfo) -> Outcome {
     };
     let params = json!({ "key": key }).to_string();
     let timeout_ms = (rt.config.summary_timeout * 1000).to_string();
-    let cmd = Cmd::new([program.as_str(), "gateway", "call", "sessions.compact", "--params", &params, "--json", "--timeout", &timeout_ms]).timeout(timeout(rt) + Duration::from_secs(5));
+    let cmd = Cmd::new([program.as_str(), "gateway", "call", "sessions.compact", "--params", &params, "--json", "--timeout", &timeout_ms])
+        .timeout(timeout(rt) + Duration::from_secs(5));
     let out = match run(&cmd) {
         Ok(out) => out,
         Err(e) => return Outcome::Failed(e.to_string()),
@@ -300,7 +301,11 @@ mod tests {
         let home = TempDir::new("sum-ocl");
         let bin = home.join("bin");
         std::fs::create_dir_all(&bin).unwrap();
-        fake_tool(&bin, "openclaw", r#"echo '{"ok":true,"key":"k","compacted":true,"result":{"summary":"Decisions: keep port 18789.","firstKeptEntryId":"x","tokensBefore":10}}'"#);
+        fake_tool(
+            &bin,
+            "openclaw",
+            r#"echo '{"ok":true,"key":"k","compacted":true,"result":{"summary":"Decisions: keep port 18789.","firstKeptEntryId":"x","tokensBefore":10}}'"#,
+        );
         let rt = runtime(home.path(), &[("PATH", bin.display().to_string())]);
         let info = session(Platform::Openclaw, "s", Some("agent:main:topic-466"));
         let transcript = TranscriptRef::OpenclawJsonl { path: "/x".into() };

@@ -105,10 +105,15 @@ fn openclaw_sqlite_fixtures_with_zstd_rows() {
         3,
     );
     let rt = runtime(home.path(), &[]);
-    let mut topic = info(Platform::Openclaw, ocl::tests::TOPIC_SESSION, TranscriptRef::OpenclawSqlite { db: db.clone(), session_id: ocl::tests::TOPIC_SESSION.into() });
+    let mut topic =
+        info(Platform::Openclaw, ocl::tests::TOPIC_SESSION, TranscriptRef::OpenclawSqlite { db: db.clone(), session_id: ocl::tests::TOPIC_SESSION.into() });
     topic.key = Some("agent:main:telegram:group:-1001234567890:topic:466".into());
     let r = extract(&rt, &topic).unwrap();
-    assert_eq!(r.sections.user_requests, ["[manager] New session. Summary of previous: ...", "[manager] second injected message"], "the reset started the conversation over");
+    assert_eq!(
+        r.sections.user_requests,
+        ["[manager] New session. Summary of previous: ...", "[manager] second injected message"],
+        "the reset started the conversation over"
+    );
     assert_eq!(r.key.as_deref(), Some("agent:main:telegram:group:-1001234567890:topic:466"));
     assert!(!stored_text(&rt, ocl::tests::TOPIC_SESSION).contains("Manager notice via send RPC"), "delivery mirror skipped");
 
@@ -172,9 +177,15 @@ fn opencode_legacy_tree(storage: &Path, session: &str) {
         std::fs::write(path, v.to_string()).unwrap();
     };
     write("migration".into(), json!(2));
-    write(format!("session/global/{session}.json"), json!({"id":session,"slug":"calm-river","version":"1.1.65","projectID":"global","directory":"/work/app","title":"Retry","time":{"created":1,"updated":9}}));
+    write(
+        format!("session/global/{session}.json"),
+        json!({"id":session,"slug":"calm-river","version":"1.1.65","projectID":"global","directory":"/work/app","title":"Retry","time":{"created":1,"updated":9}}),
+    );
     let user = |id: &str, t: i64, parts: Vec<serde_json::Value>| {
-        write(format!("message/{session}/{id}.json"), json!({"id":id,"sessionID":session,"role":"user","time":{"created":t},"agent":"build","model":{"providerID":"mock","modelID":"mock-model"},"summary":{"title":"t"}}));
+        write(
+            format!("message/{session}/{id}.json"),
+            json!({"id":id,"sessionID":session,"role":"user","time":{"created":t},"agent":"build","model":{"providerID":"mock","modelID":"mock-model"},"summary":{"title":"t"}}),
+        );
         for (i, p) in parts.into_iter().enumerate() {
             let mut p = p;
             p["id"] = json!(format!("prt_{id}_{i}"));
@@ -207,13 +218,21 @@ fn opencode_legacy_tree(storage: &Path, session: &str) {
         ],
     );
     user("msg_0003", 30, vec![json!({"type":"compaction","auto":true})]);
-    assistant("msg_0004", 40, json!({"mode":"compaction","agent":"compaction","summary":true}), vec![json!({"type":"text","text":"## Objective\n- Retry in src/net.rs"})]);
+    assistant(
+        "msg_0004",
+        40,
+        json!({"mode":"compaction","agent":"compaction","summary":true}),
+        vec![json!({"type":"text","text":"## Objective\n- Retry in src/net.rs"})],
+    );
     user("msg_0005", 50, vec![json!({"type":"text","text":"Continue if you have next steps","synthetic":true})]);
     assistant(
         "msg_0006",
         60,
         json!({}),
-        vec![json!({"type":"tool","callID":"call_d","tool":"bash","state":{"status":"completed","input":{"command":"cargo test --lib net"},"output":"test result: ok"}}), json!({"type":"patch","hash":"abc","files":["/work/app/src/net.rs","/work/app/Cargo.toml"]})],
+        vec![
+            json!({"type":"tool","callID":"call_d","tool":"bash","state":{"status":"completed","input":{"command":"cargo test --lib net"},"output":"test result: ok"}}),
+            json!({"type":"patch","hash":"abc","files":["/work/app/src/net.rs","/work/app/Cargo.toml"]}),
+        ],
     );
 }
 

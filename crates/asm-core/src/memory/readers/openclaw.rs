@@ -69,7 +69,9 @@ fn emit_record(record: &Value, stats: &mut ReadStats, sink: &mut Sink<'_>) {
         Some("message") => emit_message(record.get("message").unwrap_or(&Value::Null), at, stats, sink),
         Some("compaction") => {
             if let Some(details) = record.get("details") {
-                let list = |key: &str| -> Vec<String> { details.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect() };
+                let list = |key: &str| -> Vec<String> {
+                    details.get(key).and_then(Value::as_array).into_iter().flatten().filter_map(|v| v.as_str().map(str::to_string)).collect()
+                };
                 let (read, changed) = (list("readFiles"), list("modifiedFiles"));
                 if !read.is_empty() || !changed.is_empty() {
                     sink(TranscriptEvent::FilesTouched { read, changed });
@@ -125,7 +127,9 @@ fn emit_message(message: &Value, at: Option<String>, stats: &mut ReadStats, sink
 fn emit_assistant(message: &Value, at: Option<String>, stats: &mut ReadStats, sink: &mut Sink<'_>) {
     let provider = str_field(message, "provider");
     let model = str_field(message, "model");
-    let synthetic = provider == Some("openclaw") || str_field(message, "api") == Some("openclaw-transcript") || matches!(model, Some("gateway-injected" | "delivery-mirror"));
+    let synthetic = provider == Some("openclaw")
+        || str_field(message, "api") == Some("openclaw-transcript")
+        || matches!(model, Some("gateway-injected" | "delivery-mirror"));
     let api_error = str_field(message, "stopReason") == Some("error");
     if synthetic || api_error {
         stats.synthetic += 1;
@@ -176,7 +180,7 @@ pub(crate) mod tests {
         conn.execute_batch(SCHEMA).unwrap();
         for (session_id, lines) in records {
             for (seq, line) in lines.iter().enumerate() {
-                let compressed = compress_every > 0 && seq % compress_every == 0;
+                let compressed = compress_every > 0 && seq.is_multiple_of(compress_every);
                 let (json, zstd_blob) = if compressed { (None, Some(zstd::encode_all(line.as_bytes(), 3).unwrap())) } else { (Some(line.clone()), None) };
                 conn.execute(
                     "INSERT INTO transcript_events (session_id, seq, event_json, created_at, event_zstd, event_utf8_bytes) VALUES (?1, ?2, ?3, 0, ?4, ?5)",
@@ -209,7 +213,9 @@ pub(crate) mod tests {
         assert_eq!(stats.records, lines.len() as u64);
         let users: Vec<&str> = from_db.iter().filter_map(|e| if let TranscriptEvent::UserText { text, .. } = e { Some(text.as_str()) } else { None }).collect();
         assert_eq!(users, ["Hello from the test harness", "Continue with the task."], "heartbeat poll and /new skipped");
-        assert!(!from_db.iter().any(|e| matches!(e, TranscriptEvent::AssistantText { text, .. } if text.contains("[handoff]") || text.contains("not authorized"))));
+        assert!(!from_db
+            .iter()
+            .any(|e| matches!(e, TranscriptEvent::AssistantText { text, .. } if text.contains("[handoff]") || text.contains("not authorized"))));
         assert!(from_db.iter().any(|e| matches!(e, TranscriptEvent::PlatformSummary { text, .. } if text.starts_with("## Latest user request context"))));
         assert!(from_db.contains(&TranscriptEvent::Reset));
     }

@@ -186,7 +186,8 @@ fn emit_part(part: &Value, stats: &mut ReadStats, sink: &mut Sink<'_>, at: Optio
         Some("text") if is_real_text(part, stats) => push_text(sink, str_field(part, "text").unwrap_or_default().to_string(), at, false),
         Some("tool") => emit_tool(part, sink),
         Some("patch") => {
-            let changed: Vec<String> = part.get("files").and_then(Value::as_array).into_iter().flatten().filter_map(|f| f.as_str().map(str::to_string)).collect();
+            let changed: Vec<String> =
+                part.get("files").and_then(Value::as_array).into_iter().flatten().filter_map(|f| f.as_str().map(str::to_string)).collect();
             if !changed.is_empty() {
                 sink(TranscriptEvent::FilesTouched { read: Vec::new(), changed });
             }
@@ -268,13 +269,22 @@ pub(crate) mod tests {
     fn v2_rows_are_read_when_message_has_none() {
         let dir = asm_testkit::TempDir::new("oc-v2");
         let db = fixture_db(dir.path());
-        let rows: Value = serde_json::from_str(&std::fs::read_to_string(asm_testkit::fixtures_dir().join("opencode/v1.18.33/v2-api/db-rows.json")).unwrap()).unwrap();
+        let rows: Value =
+            serde_json::from_str(&std::fs::read_to_string(asm_testkit::fixtures_dir().join("opencode/v1.18.33/v2-api/db-rows.json")).unwrap()).unwrap();
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch("PRAGMA foreign_keys=OFF").unwrap();
         for row in rows["session_message"].as_array().unwrap() {
             conn.execute(
                 "INSERT INTO session_message (id, session_id, type, seq, time_created, time_updated, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                rusqlite::params![row["id"].as_str(), row["session_id"].as_str(), row["type"].as_str(), row["seq"].as_i64(), row["time_created"].as_i64(), row["time_updated"].as_i64(), row["data"].to_string()],
+                rusqlite::params![
+                    row["id"].as_str(),
+                    row["session_id"].as_str(),
+                    row["type"].as_str(),
+                    row["seq"].as_i64(),
+                    row["time_created"].as_i64(),
+                    row["time_updated"].as_i64(),
+                    row["data"].to_string()
+                ],
             )
             .unwrap();
         }
