@@ -127,6 +127,8 @@ enum ToolKind {
     Read,
     Change,
     Command,
+    /// A subagent (Claude Code `Agent`/`Task`, OpenCode `task`): its result is worth keeping.
+    Subagent,
     Other,
 }
 
@@ -137,6 +139,7 @@ fn tool_kind(name: &str) -> ToolKind {
         "write" | "edit" | "multiedit" | "notebookedit" | "patch" | "apply_patch" | "write_file" | "edit_file" | "create" | "str_replace"
         | "str_replace_editor" => ToolKind::Change,
         "bash" | "exec" | "shell" | "run" | "command" | "terminal" | "run_command" | "execute" | "sh" | "powershell" => ToolKind::Command,
+        "agent" | "task" | "subagent" | "sessions_spawn" => ToolKind::Subagent,
         _ => ToolKind::Other,
     }
 }
@@ -213,12 +216,7 @@ impl Extractor {
                 self.summaries_seen += 1;
                 self.summary = Some(PlatformSummary { text: clip(&redact(&text), Caps::SUMMARY_CHARS), source, at });
             }
-            TranscriptEvent::SubagentResult { text } => {
-                let text = clean(&text, Caps::ITEM_CHARS);
-                if !text.is_empty() {
-                    self.subagent_results.push(norm(&text), text);
-                }
-            }
+            TranscriptEvent::SubagentResult { text } => self.subagent_result(&text),
             TranscriptEvent::Reset => self.reset(),
             TranscriptEvent::Context { model, cwd, branch, .. } => {
                 self.model = model.or(self.model.take());
@@ -236,6 +234,17 @@ impl Extractor {
         *self = Extractor::new();
         self.cwd = cwd;
         self.model = model;
+    }
+
+    fn subagent_result(&mut self, text: &str) {
+        // A background launch acknowledges, it does not report: its result comes later.
+        if text.trim_start().starts_with("Async agent launched") {
+            return;
+        }
+        let text = clean(text, Caps::ITEM_CHARS);
+        if !text.is_empty() {
+            self.subagent_results.push(norm(&text), text);
+        }
     }
 
     fn user_text(&mut self, text: &str) {
@@ -357,6 +366,9 @@ impl Extractor {
             Some(c) => Some(c.clone()),
             None => paths_of(&input).into_iter().next().map(|p| format!("{name} {p}")),
         };
+        if kind == ToolKind::Subagent && !is_error {
+            self.subagent_result(output);
+        }
         if is_error {
             let message = error_message(output);
             let source = Some(match &command {
@@ -617,6 +629,17 @@ mod tests {
         assert!(s.open_items.iter().any(|o| o.starts_with("Unanswered question from the user")));
         assert!(s.identifiers.contains(&"port 18789".to_string()));
         assert!(s.identifiers.contains(&"src/probe.rs".to_string()));
+    }
+
+    #[test]
+    fn synchronous_subagent_results_are_kept_and_launch_notices_are_not() {
+        let s = run(vec![
+            call("a", "Task", json!({"prompt": "find the bug"})),
+            result("a", "The bug is in src/probe.rs: no timeout.", false),
+            call("b", "Agent", json!({"prompt": "later"})),
+            result("b", "Async agent launched successfully. agentId: x", false),
+        ]);
+        assert_eq!(s.subagent_results, ["The bug is in src/probe.rs: no timeout."]);
     }
 
     #[test]

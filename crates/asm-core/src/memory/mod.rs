@@ -144,7 +144,20 @@ pub fn extract(rt: &Runtime, info: &SessionInfo) -> Result<MemoryRecord, MemoryE
     let transcript = info.transcript.as_ref().ok_or_else(|| MemoryError::NoTranscript(info.session_id.clone()))?;
     let outcome = summary::request(rt, info, transcript);
     let record = build_record(rt, info, transcript, outcome)?;
-    MemoryStore::new(rt).save(record)
+    let stored = MemoryStore::new(rt).save(record)?;
+    let stats = &stored.read_stats;
+    log::info!(
+        "extracted {} session {}: {} records ({} corrupt, {} synthetic, {} oversized skipped), summary from {}, handoff {} bytes",
+        stored.platform,
+        stored.session_id,
+        stats.records,
+        stats.corrupt,
+        stats.synthetic,
+        stats.oversized,
+        stored.summary.source,
+        stored.handoff.len()
+    );
+    Ok(stored)
 }
 
 /// Extracts without storing: the record as it would be written (chain not linked yet).

@@ -82,7 +82,15 @@ impl MemoryStore {
         let path = self.path_of(&record.session_id)?;
         ensure_dir(&self.dir, 0o700)?;
         let _lock = FileLock::exclusive(&self.dir.join(LOCK_FILE))?;
-        match self.read_existing(&path)? {
+        let existing = match self.read_existing(&path) {
+            Err(MemoryError::Corrupt { message, .. }) => {
+                let aside = move_aside(&path)?;
+                log::warn!("memory file {} was unreadable ({message}); moved aside to {}", path.display(), aside.display());
+                None
+            }
+            other => other?,
+        };
+        match existing {
             Some(old) => {
                 record.previous_session_id = old.previous_session_id;
                 record.chain = old.chain;
@@ -250,6 +258,14 @@ impl MemoryStore {
     }
 }
 
+/// Keeps an unreadable memory file next to the store as `<name>.corrupt-<time>` (not listed).
+fn move_aside(path: &Path) -> Result<PathBuf, MemoryError> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let aside = path.with_file_name(format!("{name}.corrupt-{}", Utc::now().format("%Y%m%dT%H%M%S%.3fZ")));
+    std::fs::rename(path, &aside).map_err(|e| FsError::io("move aside", path, e))?;
+    Ok(aside)
+}
+
 fn describe_fs_error(e: &FsError) -> String {
     let FsError::Io { source, .. } = e;
     match source.raw_os_error() {
@@ -353,6 +369,21 @@ pub(crate) mod tests {
         assert!(stored.sections.goal.unwrap().starts_with("writer "));
         let names: Vec<String> = std::fs::read_dir(&store_dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         assert_eq!(names.iter().filter(|n| !n.starts_with(".memory.lock")).count(), 1, "no temp files left: {names:?}");
+    }
+
+    #[test]
+    fn a_corrupt_memory_file_is_moved_aside_not_lost() {
+        let dir = asm_testkit::TempDir::new("mem-corrupt");
+        let store = MemoryStore::at(dir.join("m"), 6000);
+        std::fs::create_dir_all(store.dir()).unwrap();
+        std::fs::write(store.path_of("s").unwrap(), b"{half a file").unwrap();
+        assert!(matches!(store.load("s"), Err(MemoryError::Corrupt { .. })));
+        store.save(record("s", None, Some("/w"), Utc::now())).unwrap();
+        assert_eq!(store.load("s").unwrap().session_id, "s");
+        let aside: Vec<_> =
+            std::fs::read_dir(store.dir()).unwrap().filter_map(|e| e.ok()).filter(|e| e.file_name().to_string_lossy().starts_with("s.json.corrupt-")).collect();
+        assert_eq!(aside.len(), 1);
+        assert_eq!(std::fs::read(aside[0].path()).unwrap(), b"{half a file");
     }
 
     #[test]

@@ -96,7 +96,7 @@ fn emit_user(line: Line, stats: &mut ReadStats, sink: &mut Sink<'_>) {
             sink(TranscriptEvent::ToolResult { id, name: None, input: None, output, is_error });
         }
     }
-    let text = content_text(&content);
+    let text = typed_text(&content);
     let text = text.trim();
     if text.is_empty() {
         return;
@@ -140,6 +140,23 @@ fn emit_assistant(line: Line, stats: &mut ReadStats, sink: &mut Sink<'_>) {
             }),
             _ => {}
         }
+    }
+}
+
+/// What the person typed: a string, or the text blocks of an array that Claude Code did not add
+/// itself (reminders and command echoes can sit next to a real prompt).
+fn typed_text(content: &Value) -> String {
+    match content {
+        Value::Array(blocks) => {
+            let texts: Vec<&str> = blocks
+                .iter()
+                .filter(|b| str_field(b, "type") == Some("text"))
+                .filter_map(|b| str_field(b, "text"))
+                .filter(|t| !SYNTHETIC_USER_PREFIXES.iter().any(|p| t.trim_start().starts_with(p)))
+                .collect();
+            texts.join("\n")
+        }
+        other => content_text(other),
     }
 }
 
@@ -201,6 +218,17 @@ mod tests {
         let (events, _) = events_of("ffef2de7-0e93-4bea-b4f5-c6c6c07e8fa6.jsonl");
         assert!(events.contains(&TranscriptEvent::SubagentResult { text: "Hello from the mock server.".into() }));
         assert!(!events.iter().any(|e| matches!(e, TranscriptEvent::UserText { text, .. } if text.contains("task-notification"))));
+    }
+
+    #[test]
+    fn reminders_next_to_a_typed_prompt_are_dropped_not_the_prompt() {
+        let dir = asm_testkit::TempDir::new("cc-blocks");
+        let path = dir.join("s.jsonl");
+        let line = r#"{"type":"user","message":{"role":"user","content":[{"type":"text","text":"<system-reminder>x</system-reminder>"},{"type":"text","text":"fix the build"}]}}"#;
+        std::fs::write(&path, line).unwrap();
+        let mut events = Vec::new();
+        read(&path, &mut |e| events.push(e)).unwrap();
+        assert_eq!(events, [TranscriptEvent::UserText { text: "fix the build".into(), at: None }]);
     }
 
     #[test]
