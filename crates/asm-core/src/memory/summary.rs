@@ -82,6 +82,15 @@ fn find_tool(rt: &Runtime, program: &str) -> Result<String, Outcome> {
     which(program, rt.env.get("PATH")).map(|p| p.to_string_lossy().into_owned()).ok_or_else(|| Outcome::Failed(format!("{program} was not found on PATH")))
 }
 
+/// A platform CLI child sees the environment ASM was given (the same as the process's, except
+/// in tests that inject one).
+fn with_env(rt: &Runtime, mut cmd: Cmd) -> Cmd {
+    for (k, v) in rt.env.iter() {
+        cmd = cmd.env(k, v);
+    }
+    cmd
+}
+
 fn child_failure(program: &str, out: &crate::proc::Output) -> Outcome {
     let detail = out.stderr_text().lines().chain(out.stdout_text().lines()).map(str::trim).find(|l| !l.is_empty()).unwrap_or_default().to_string();
     Outcome::Failed(format!("{program} {}{}", out.describe(), if detail.is_empty() { String::new() } else { format!(": {detail}") }))
@@ -95,7 +104,7 @@ fn claude_code(rt: &Runtime, info: &SessionInfo) -> Outcome {
         Err(o) => return o,
     };
     let prompt = format!("/compact {COMPACT_INSTRUCTIONS}");
-    let mut cmd = Cmd::new([program.as_str(), "-p", &prompt, "--resume", &info.session_id, "--output-format", "json"]).timeout(timeout(rt));
+    let mut cmd = with_env(rt, Cmd::new([program.as_str(), "-p", &prompt, "--resume", &info.session_id, "--output-format", "json"]).timeout(timeout(rt)));
     if let Some(cwd) = info.cwd.as_deref().filter(|c| std::path::Path::new(c).is_dir()) {
         cmd = cmd.cwd(cwd);
     }
@@ -126,8 +135,8 @@ fn openclaw(rt: &Runtime, info: &SessionInfo) -> Outcome {
     };
     let params = json!({ "key": key }).to_string();
     let timeout_ms = (rt.config.summary_timeout * 1000).to_string();
-    let cmd = Cmd::new([program.as_str(), "gateway", "call", "sessions.compact", "--params", &params, "--json", "--timeout", &timeout_ms])
-        .timeout(timeout(rt) + Duration::from_secs(5));
+    let argv = [program.as_str(), "gateway", "call", "sessions.compact", "--params", &params, "--json", "--timeout", &timeout_ms];
+    let cmd = with_env(rt, Cmd::new(argv).timeout(timeout(rt) + Duration::from_secs(5)));
     let out = match run(&cmd) {
         Ok(out) => out,
         Err(e) => return Outcome::Failed(e.to_string()),
