@@ -325,7 +325,8 @@ mod tests {
         assert_eq!(sections.platform_summary.unwrap().text, "Decisions: keep port 18789.");
 
         fake_tool(&bin, "openclaw", "sleep 30");
-        let rt = runtime(home.path(), &[("PATH", bin.display().to_string()), ("ASM_SUMMARY_TIMEOUT", "1".into())]);
+        let path = format!("{}:/usr/bin:/bin", bin.display());
+        let rt = runtime(home.path(), &[("PATH", path), ("ASM_SUMMARY_TIMEOUT", "1".into())]);
         let Outcome::Failed(reason) = request(&rt, &info, &transcript) else { panic!("expected a failure") };
         assert!(reason.contains("timed out"), "{reason}");
     }
