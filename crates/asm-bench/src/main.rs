@@ -83,10 +83,7 @@ fn list_timing(root: &Path, label: &str, sizes: &Sizes, cc_bytes: usize, bin: &P
     println!("[{label}] generated {:.2} GB in {:.1} s", written as f64 / 1e9, started.elapsed().as_secs_f64());
     let cmd = || {
         let mut c = Command::new(bin);
-        c.args(["--list", "--json"])
-            .env_clear()
-            .env("HOME", &home)
-            .env("ASM_LOG_LEVEL", "warn");
+        c.args(["--list", "--json"]).env_clear().env("HOME", &home).env("ASM_LOG_LEVEL", "warn");
         c
     };
     let warm = cmd().output().expect("run session_manager");

@@ -126,6 +126,11 @@ pub struct Config {
     pub log_level: String,
     pub log_max_bytes: u64,
     pub log_keep: u32,
+    // Memory (issue 5): the optional platform summary
+    /// How long a platform summary (`ASM_SUMMARY_MODE=platform`) may take before ASM falls back.
+    pub summary_timeout: u64,
+    /// Where a running `opencode serve` answers (for `POST /session/{id}/summarize`).
+    pub opencode_url: String,
 }
 
 impl Config {
@@ -179,6 +184,10 @@ impl Config {
                 .unwrap_or_else(|| "info".into()),
             log_max_bytes: r.int("ASM_LOG_MAX_BYTES", 5 * 1024 * 1024, 4096, 1 << 40, "a byte count of at least 4096")?,
             log_keep: r.int("ASM_LOG_KEEP", 3, 1, 50, "a count from 1 to 50")? as u32,
+            summary_timeout: r.int("ASM_SUMMARY_TIMEOUT", 300, 1, 86_400, "seconds from 1 to 86400")?,
+            opencode_url: r
+                .opt("ASM_OPENCODE_URL", parse_http_url, "an http(s) URL such as http://127.0.0.1:4096")?
+                .unwrap_or_else(|| "http://127.0.0.1:4096".into()),
         })
     }
 
@@ -312,6 +321,9 @@ mod tests {
         assert_eq!(c.notify_backend, NotifyBackend::Auto);
         assert_eq!(c.gateway_max_restarts, 3);
         assert_eq!(c.handoff_max_bytes, 6000);
+        assert_eq!(c.summary_mode, SummaryMode::Extract);
+        assert_eq!(c.summary_timeout, 300);
+        assert_eq!(c.opencode_url, "http://127.0.0.1:4096");
         assert!(c.repair);
     }
 
@@ -329,6 +341,10 @@ mod tests {
             ("ASM_GATEWAY_URL", "localhost:18789"),
             ("ASM_REPAIR", "maybe"),
             ("ASM_GATEWAY_START_CMD", "openclaw 'gateway"),
+            ("ASM_SUMMARY_MODE", "llm"),
+            ("ASM_SUMMARY_TIMEOUT", "0"),
+            ("ASM_OPENCODE_URL", "127.0.0.1:4096"),
+            ("ASM_HANDOFF_MAX_BYTES", "100"),
         ] {
             let err = cfg(&[(var, value)]).unwrap_err();
             let line = err.to_string();

@@ -21,12 +21,11 @@ pub enum Error {
     Notify(#[from] crate::notify::NotifyError),
     #[error(transparent)]
     Gateway(#[from] crate::gateway::GatewayError),
+    #[error(transparent)]
+    Memory(#[from] crate::memory::MemoryError),
     /// The command line asked for something that does not fit (exit 2).
     #[error("{0}")]
     Usage(String),
-    /// A capability whose issue has not landed yet (exit 2, nothing pretends to work).
-    #[error("{0} is not available yet in this version of auto-session-manager")]
-    NotAvailable(String),
     /// Work ran and found a problem or failed; the message says which (exit 1).
     #[error("{0}")]
     Failed(String),
@@ -36,8 +35,9 @@ impl Error {
     /// 0 ok, 1 a problem was found or an action failed, 2 usage or configuration error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Config(_) | Error::Usage(_) | Error::NotAvailable(_) => 2,
+            Error::Config(_) | Error::Usage(_) => 2,
             Error::State(crate::state::StateError::NewerSchema { .. }) => 2,
+            Error::Memory(crate::memory::MemoryError::BadSessionId(_)) => 2,
             _ => 1,
         }
     }

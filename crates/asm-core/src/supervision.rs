@@ -154,13 +154,11 @@ pub struct Monitor<'a> {
     clock: &'a dyn Clock,
     steps: Vec<Step>,
     stop: Arc<AtomicBool>,
-    /// Steps whose tool answered "not available yet": logged once, not retried this run.
-    unavailable: Vec<&'static str>,
 }
 
 impl<'a> Monitor<'a> {
     pub fn new(rt: &'a Runtime, clock: &'a dyn Clock, interval: Duration, stop: Arc<AtomicBool>) -> Self {
-        Monitor { rt, clock, steps: steps(rt, interval), stop, unavailable: Vec::new() }
+        Monitor { rt, clock, steps: steps(rt, interval), stop }
     }
 
     pub fn run(&mut self, mode: &str, once: bool) -> crate::Result<()> {
@@ -198,9 +196,7 @@ impl<'a> Monitor<'a> {
             if self.stopping() {
                 break;
             }
-            if !self.unavailable.contains(&step.name) {
-                self.run_and_record(&step)?;
-            }
+            self.run_and_record(&step)?;
             let at = self.clock.now();
             self.rt.state().update("monitor", |m: &mut MonitorState| m.schedule.mark(&step, at))?;
         }
@@ -212,7 +208,7 @@ impl<'a> Monitor<'a> {
         Ok(())
     }
 
-    fn run_and_record(&mut self, step: &Step) -> crate::Result<()> {
+    fn run_and_record(&self, step: &Step) -> crate::Result<()> {
         let (report, doc) = run_step(self.rt, step);
         if step.name == SESSIONS_STEP {
             match doc.map(serde_json::from_value::<crate::session::SessionList>) {
@@ -221,13 +217,10 @@ impl<'a> Monitor<'a> {
                 None => {}
             }
         }
-        match (report.ok, report.exit_code) {
-            (true, _) => log::info!("step {} ok in {} ms", step.name, report.duration_ms),
-            (false, Some(2)) if report.message.as_deref().is_some_and(|m| m.contains("not available yet")) => {
-                log::warn!("step {} skipped for this run: {}", step.name, report.message.as_deref().unwrap_or_default());
-                self.unavailable.push(step.name);
-            }
-            (false, _) => log::warn!("step {} reported a problem: {}", step.name, report.message.as_deref().unwrap_or("(no message)")),
+        if report.ok {
+            log::info!("step {} ok in {} ms", step.name, report.duration_ms);
+        } else {
+            log::warn!("step {} reported a problem: {}", step.name, report.message.as_deref().unwrap_or("(no message)"));
         }
         self.rt.state().update("monitor", |m: &mut MonitorState| {
             m.steps.insert(step.name.to_string(), report);

@@ -1,2 +1,196 @@
 //! Key-information extraction from transcripts and the session memory store
 //! (`<state>/.session_memory/<session_id>.json`).
+//!
+//! The flow: a platform reader ([`readers`]) streams a session's transcript as
+//! platform-neutral [`TranscriptEvent`]s; the deterministic [`extract::Extractor`] keeps
+//! capped, recent-first sections; [`handoff`] renders the Markdown a new session is given;
+//! [`store`] writes the record atomically and links it to the session it continues.
+//! [`summary`] optionally asks the platform to summarize itself first; [`inject`] serves
+//! the Claude Code SessionStart hook.
+
+pub mod extract;
+pub mod handoff;
+pub mod inject;
+pub mod readers;
+pub mod store;
+pub mod summary;
+#[cfg(test)]
+mod tests;
+
+use crate::session::{Platform, SessionInfo};
+use crate::Runtime;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use thiserror::Error;
+
+pub use extract::Sections;
+pub use store::MemoryStore;
+
+/// Version of the memory file layout; bumped when a field changes meaning.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Error)]
+pub enum MemoryError {
+    #[error("session id {0:?} is not usable as a memory file name: expected 1-128 characters of letters, digits, '.', '_', '-', ':' (not starting with '.')")]
+    BadSessionId(String),
+    #[error("session {0} has no transcript that ASM can read")]
+    NoTranscript(String),
+    #[error("cannot read transcript {path}: {message}")]
+    Transcript { path: PathBuf, message: String },
+    #[error("no memory stored for session {0}")]
+    NotFound(String),
+    #[error("memory file {path} is unreadable: {message}")]
+    Corrupt { path: PathBuf, message: String },
+    #[error("cannot write memory file {path}: {message} (the previous file, if any, is unchanged)")]
+    Write { path: PathBuf, message: String },
+    #[error(transparent)]
+    Fs(#[from] crate::fsutil::FsError),
+}
+
+/// One event of a transcript, the same for every platform. Readers drop synthetic rows
+/// (gateway notes, delivery mirrors, API-error lines, slash-command echoes) before this.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TranscriptEvent {
+    /// Something a person asked.
+    UserText { text: String, at: Option<String> },
+    /// What the model answered (text blocks only).
+    AssistantText { text: String, at: Option<String> },
+    /// A tool the model called; `input` is the tool's argument object.
+    ToolCall { id: String, name: String, input: serde_json::Value },
+    /// The result of a tool call; `name` and `input` are filled when the reader knows them.
+    ToolResult { id: String, name: Option<String>, input: Option<serde_json::Value>, output: String, is_error: bool },
+    /// Files a platform itself recorded as read or changed (OpenClaw compaction details, OpenCode patch parts).
+    FilesTouched { read: Vec<String>, changed: Vec<String> },
+    /// The platform's own summary of the conversation so far (compaction).
+    PlatformSummary { text: String, source: String, at: Option<String> },
+    /// The result a subagent handed back.
+    SubagentResult { text: String },
+    /// The session was reset in place: what came before left the model's context.
+    Reset,
+    /// Model/provider and working directory as the transcript records them.
+    Context { model: Option<String>, provider: Option<String>, cwd: Option<String>, branch: Option<String> },
+}
+
+/// What reading a transcript skipped, so nothing is lost silently.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReadStats {
+    /// Records (lines/rows) read.
+    pub records: u64,
+    /// Records that were not valid JSON (or undecodable), skipped.
+    pub corrupt: u64,
+    /// Synthetic rows skipped on purpose (gateway-injected, delivery-mirror, API errors, ...).
+    pub synthetic: u64,
+    /// Records longer than the reader's per-record limit, skipped.
+    pub oversized: u64,
+    pub bytes: u64,
+}
+
+/// How full the context was when the memory was taken.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ContextSnapshot {
+    pub tokens: Option<u64>,
+    pub window: Option<u64>,
+    pub percent: Option<f64>,
+}
+
+/// Where the leading summary came from and, when a platform summary was asked for, how that went.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryInfo {
+    /// `extract` or `platform` (ASM_SUMMARY_MODE).
+    pub mode: String,
+    /// `platform` when the platform's own summary leads, else `extract`.
+    pub source: String,
+    /// Why the platform summary was not used, when it was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
+}
+
+/// One stored memory: everything `<session_id>.json` holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemoryRecord {
+    pub schema_version: u32,
+    pub session_id: String,
+    pub platform: Platform,
+    /// OpenClaw session key (carries the Telegram topic).
+    pub key: Option<String>,
+    pub cwd: Option<String>,
+    pub model: Option<String>,
+    pub context: ContextSnapshot,
+    pub extracted_at: DateTime<Utc>,
+    /// When this session's memory was first written (kept across re-extractions).
+    pub first_extracted_at: DateTime<Utc>,
+    /// The memory of the session this one continues (same key or working directory).
+    pub previous_session_id: Option<String>,
+    /// Every earlier session of the line, oldest first (ends with `previous_session_id`).
+    pub chain: Vec<String>,
+    pub summary: SummaryInfo,
+    #[serde(flatten)]
+    pub sections: Sections,
+    /// The Markdown a new session is given (under ASM_HANDOFF_MAX_BYTES).
+    pub handoff: String,
+    pub read_stats: ReadStats,
+    /// The session the handoff was injected into by the SessionStart hook, once it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injected_into: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injected_at: Option<DateTime<Utc>>,
+}
+
+/// Reads the session's transcript, extracts its key information, renders the handoff and
+/// stores the record (linked to the session it continues). Returns what was stored.
+pub fn extract(rt: &Runtime, info: &SessionInfo) -> Result<MemoryRecord, MemoryError> {
+    store::validate_session_id(&info.session_id)?;
+    let transcript = info.transcript.as_ref().ok_or_else(|| MemoryError::NoTranscript(info.session_id.clone()))?;
+    let outcome = summary::request(rt, info, transcript);
+    let record = build_record(rt, info, transcript, outcome)?;
+    let stored = MemoryStore::new(rt).save(record)?;
+    let stats = &stored.read_stats;
+    log::info!(
+        "extracted {} session {}: {} records ({} corrupt, {} synthetic, {} oversized skipped), summary from {}, handoff {} bytes",
+        stored.platform,
+        stored.session_id,
+        stats.records,
+        stats.corrupt,
+        stats.synthetic,
+        stats.oversized,
+        stored.summary.source,
+        stored.handoff.len()
+    );
+    Ok(stored)
+}
+
+/// Extracts without storing: the record as it would be written (chain not linked yet).
+pub fn build_record(
+    rt: &Runtime,
+    info: &SessionInfo,
+    transcript: &crate::session::TranscriptRef,
+    outcome: summary::Outcome,
+) -> Result<MemoryRecord, MemoryError> {
+    let mut extractor = extract::Extractor::new();
+    let stats = readers::read(transcript, &mut |event| extractor.push(event))?;
+    let mut sections = extractor.finish();
+    let summary = outcome.apply(&rt.config, &mut sections);
+    let now = Utc::now();
+    let mut record = MemoryRecord {
+        schema_version: SCHEMA_VERSION,
+        session_id: info.session_id.clone(),
+        platform: info.platform,
+        key: info.key.clone(),
+        cwd: info.cwd.clone().or_else(|| sections.transcript_cwd.clone()),
+        model: info.model.clone().or_else(|| sections.transcript_model.clone()),
+        context: ContextSnapshot { tokens: info.context_tokens, window: info.context_window, percent: info.context_percent },
+        extracted_at: now,
+        first_extracted_at: now,
+        previous_session_id: None,
+        chain: Vec::new(),
+        summary,
+        sections,
+        handoff: String::new(),
+        read_stats: stats,
+        injected_into: None,
+        injected_at: None,
+    };
+    record.handoff = handoff::render(&record, rt.config.handoff_max_bytes);
+    Ok(record)
+}
