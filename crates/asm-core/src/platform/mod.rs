@@ -6,6 +6,7 @@
 pub mod claude_code;
 pub mod openclaw;
 pub mod opencode;
+pub mod sqlite;
 pub mod table;
 
 use crate::session::{Platform, SessionInfo, SessionList};

@@ -8,7 +8,7 @@ pub mod opencode;
 
 use super::{MemoryError, ReadStats, TranscriptEvent};
 use crate::session::TranscriptRef;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::time::Duration;
@@ -91,10 +91,7 @@ pub fn open_readonly(db: &Path) -> Result<Connection, MemoryError> {
     if !db.is_file() {
         return Err(transcript_error(db, "no such database file"));
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(db, flags).map_err(|e| transcript_error(db, e))?;
-    conn.busy_timeout(Duration::from_secs(3)).map_err(|e| transcript_error(db, e))?;
-    Ok(conn)
+    crate::platform::sqlite::open_read_only(db, Duration::from_secs(3)).map_err(|e| transcript_error(db, e))
 }
 
 /// Whether `table` exists in the database.

@@ -7,7 +7,7 @@
 use super::entry::SessionEntry;
 use super::store::{StoreError, StoreRead};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, ErrorCode};
 use std::borrow::Cow;
 use std::path::Path;
 use std::time::Duration;
@@ -30,9 +30,7 @@ pub fn read(db: &Path) -> Result<StoreRead, StoreError> {
 
 /// Opens a platform database the only way ASM may: read-only, no mutex, a short busy timeout.
 pub fn open_read_only(db: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    Ok(conn)
+    crate::platform::sqlite::open_read_only(db, BUSY_TIMEOUT)
 }
 
 fn read_once(db: &Path) -> Result<StoreRead, StoreError> {

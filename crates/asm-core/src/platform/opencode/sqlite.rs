@@ -18,7 +18,7 @@
 use super::measure::{classify, ModelRef, Row, Scan, Usage};
 use super::{is_root, StoreRead, StoredSession};
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, ErrorCode};
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
@@ -51,8 +51,7 @@ impl From<rusqlite::Error> for StoreError {
 
 /// Reads every session of one database.
 pub fn read_store(db: &Path) -> Result<StoreRead, StoreError> {
-    let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let conn = crate::platform::sqlite::open_read_only(db, BUSY_TIMEOUT)?;
     let schema = Schema::probe(&conn)?;
     // One read transaction: the sessions and their messages come from the same snapshot.
     conn.execute_batch("BEGIN")?;
