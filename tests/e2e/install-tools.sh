@@ -28,8 +28,11 @@ export PATH=$bin:$PATH
 for cmd in openclaw claude opencode; do
   ln -sf "$tools/node_modules/.bin/$cmd" "$bin/$cmd"
 done
-"$bin/node" --version >&2
-"$bin/openclaw" --version >&2
-"$bin/claude" --version >&2
-"$bin/opencode" --version >&2
+# Version checks in a scratch home: the tools create their data dirs on first run.
+scratch=$tools/home
+mkdir -p "$scratch"
+for cmd in node openclaw claude opencode; do
+  HOME=$scratch XDG_DATA_HOME=$scratch/.local/share XDG_CONFIG_HOME=$scratch/.config XDG_CACHE_HOME=$scratch/.cache \
+    XDG_STATE_HOME=$scratch/.local/state "$bin/$cmd" --version >&2
+done
 echo "$bin"
