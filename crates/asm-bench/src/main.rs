@@ -41,7 +41,11 @@ fn main() {
     };
     let root = std::env::temp_dir().join(format!("asm-bench-{}", std::process::id()));
     let result = std::panic::catch_unwind(|| run(&root, &sizes));
-    let _ = std::fs::remove_dir_all(&root);
+    if std::env::var_os("ASM_BENCH_KEEP").is_some() {
+        println!("kept the generated history under {}", root.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&root);
+    }
     if result.is_err() {
         std::process::exit(1);
     }
@@ -66,6 +70,9 @@ fn run(root: &Path, sizes: &Sizes) {
         base.as_millis(),
         double.as_millis()
     );
+    if std::env::var_os("ASM_BENCH_KEEP").is_some() {
+        return;
+    }
     let _ = std::fs::remove_dir_all(root);
     std::fs::create_dir_all(root).expect("bench dir");
     println!("{}", bench_memory::run(root));
@@ -89,23 +96,29 @@ fn list_timing(root: &Path, label: &str, sizes: &Sizes, cc_bytes: usize, bin: &P
     let warm = cmd().output().expect("run session_manager");
     let doc: serde_json::Value = serde_json::from_slice(&warm.stdout).expect("session_manager printed JSON");
     let listed = doc["sessions"].as_array().map_or(0, Vec::len);
-    let mut times: Vec<Duration> = (0..sizes.runs)
+    let median = median_of(sizes.runs, || {
+        let out = cmd().output().expect("run session_manager");
+        assert!(out.status.success(), "session_manager failed: {}", String::from_utf8_lossy(&out.stderr));
+    });
+    println!("[{label}] {listed} sessions listed; median {} ms", median.as_millis());
+    for platform in ["claude-code", "opencode", "openclaw"] {
+        let alone = median_of(sizes.runs, || drop(cmd().args(["--platform", platform]).output().expect("run session_manager")));
+        println!("[{label}]   --platform {platform} alone: median {} ms", alone.as_millis());
+    }
+    median
+}
+
+/// The median wall time of `runs` calls of `f`.
+fn median_of(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
             let t = Instant::now();
-            let out = cmd().output().expect("run session_manager");
-            assert!(out.status.success(), "session_manager failed: {}", String::from_utf8_lossy(&out.stderr));
+            f();
             t.elapsed()
         })
         .collect();
     times.sort();
-    let median = times[times.len() / 2];
-    println!(
-        "[{label}] {listed} sessions listed; median {} ms (min {} ms, max {} ms)",
-        median.as_millis(),
-        times[0].as_millis(),
-        times[times.len() - 1].as_millis()
-    );
-    median
+    times[times.len() / 2]
 }
 
 fn sibling(name: &str) -> PathBuf {

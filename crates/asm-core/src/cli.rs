@@ -44,6 +44,20 @@ pub fn print_json<T: Serialize>(doc: &T) -> crate::Result<()> {
     Ok(())
 }
 
+/// Prints a session list, whose strings were redacted where they were read
+/// ([`crate::session::SessionList::redact`]): streamed straight to stdout, because a list of
+/// ten thousand sessions through [`print_json`]'s generic JSON tree costs more than finding
+/// them did.
+pub fn print_session_list(list: &crate::session::SessionList) -> crate::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    // A closed stdout (`| head`) is not an error worth reporting.
+    if serde_json::to_writer_pretty(&mut out, list).is_ok() {
+        let _ = writeln!(out);
+    }
+    let _ = out.flush();
+    Ok(())
+}
+
 /// Prints human text on stdout, redacted.
 pub fn print_text(text: &str) {
     let mut out = std::io::stdout().lock();

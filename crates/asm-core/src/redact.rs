@@ -5,7 +5,7 @@
 //! process knows (registered by [`crate::config::Secret::new`]), so a token of an unusual shape
 //! is still caught once it has been configured.
 
-use regex::{Captures, Regex};
+use regex::{Captures, Regex, RegexSet};
 use std::borrow::Cow;
 use std::sync::{OnceLock, RwLock};
 
@@ -48,6 +48,13 @@ fn patterns() -> &'static [Pattern] {
     })
 }
 
+/// All patterns in one automaton: one pass tells whether a text needs any replacing at all,
+/// which for the great majority of strings (paths, titles, ids) it does not.
+fn any_pattern() -> &'static RegexSet {
+    static SET: OnceLock<RegexSet> = OnceLock::new();
+    SET.get_or_init(|| RegexSet::new(patterns().iter().map(|p| p.regex.as_str())).expect("static patterns"))
+}
+
 fn known_secrets() -> &'static RwLock<Vec<String>> {
     static KNOWN: OnceLock<RwLock<Vec<String>>> = OnceLock::new();
     KNOWN.get_or_init(|| RwLock::new(Vec::new()))
@@ -76,6 +83,9 @@ pub fn redact(text: &str) -> Cow<'_, str> {
                 out = Cow::Owned(out.replace(secret.as_str(), MASK));
             }
         }
+    }
+    if !any_pattern().is_match(&out) {
+        return out;
     }
     for pattern in patterns() {
         if let Cow::Owned(replaced) = pattern.regex.replace_all(&out, |c: &Captures| {

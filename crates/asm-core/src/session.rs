@@ -128,6 +128,29 @@ impl SessionList {
         self.errors.extend(other.errors);
     }
 
+    /// Masks secrets in every text that came from a platform's store (a title is often the
+    /// user's first prompt). Paths and ids are ours or the platform's and hold none.
+    pub fn redact(&mut self) {
+        let mask = |field: &mut Option<String>| {
+            if let Some(text) = field {
+                if let std::borrow::Cow::Owned(masked) = crate::redact::redact(text) {
+                    *text = masked;
+                }
+            }
+        };
+        for s in &mut self.sessions {
+            mask(&mut s.title);
+            mask(&mut s.cwd);
+            mask(&mut s.model);
+            mask(&mut s.key);
+        }
+        for e in &mut self.errors {
+            if let std::borrow::Cow::Owned(masked) = crate::redact::redact(&e.message) {
+                e.message = masked;
+            }
+        }
+    }
+
     /// Highest percent first; sessions without a percent last, newest first among equals.
     pub fn sort(&mut self) {
         self.sessions.sort_by(|a, b| {

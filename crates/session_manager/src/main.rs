@@ -42,11 +42,13 @@ fn list(rt: &Runtime, args: &Args) -> asm_core::Result<i32> {
     for e in &found.errors {
         log::warn!("{} store {} not read: {}", e.platform, e.source, e.message);
     }
+    let started = std::time::Instant::now();
     if args.json {
-        cli::print_json(&found)?;
+        cli::print_session_list(&found)?;
     } else {
         cli::print_text(&asm_core::platform::table::render(&found, asm_core::platform::table::use_colour(&rt.env)));
     }
+    log::debug!("printed {} sessions in {} ms", found.sessions.len(), started.elapsed().as_millis());
     let nothing_read = found.sessions.is_empty() && !found.errors.is_empty();
     Ok(if nothing_read { cli::EXIT_PROBLEM } else { cli::EXIT_OK })
 }

@@ -16,9 +16,13 @@ use crate::Runtime;
 pub fn discover(rt: &Runtime, only: Option<Platform>) -> SessionList {
     let mut all = SessionList::default();
     for platform in Platform::ALL.into_iter().filter(|p| only.is_none_or(|o| o == *p)) {
-        all.extend(discover_platform(rt, platform));
+        let started = std::time::Instant::now();
+        let found = discover_platform(rt, platform);
+        log::debug!("{platform}: {} sessions, {} store errors in {} ms", found.sessions.len(), found.errors.len(), started.elapsed().as_millis());
+        all.extend(found);
     }
     all.sort();
+    all.redact();
     all
 }
 
