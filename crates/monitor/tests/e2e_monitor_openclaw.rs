@@ -331,6 +331,7 @@ fn monitor_switches_a_full_telegram_topic_session_through_the_real_openclaw() {
     let state = scratch.state_file();
     let handled = &state["switching"]["handled"][format!("openclaw:{session_id}")];
     assert_eq!((handled["extracted"].as_bool(), handled["switched"].as_bool()), (Some(true), Some(true)), "{state}");
+    assert_eq!((handled.get("seed_pending"), &handled["last_error"]), (None, &Value::Null), "{handled}");
     let last_probe = state["gateway"]["history"].as_array().and_then(|h| h.last()).cloned().unwrap_or_default();
     assert_eq!(last_probe["kind"], "ok", "gateway section: {}", state["gateway"]);
 

@@ -12,6 +12,7 @@ use crate::platform::openclaw::parse_telegram_key;
 use crate::proc::{self, Cmd};
 use crate::session::SessionInfo;
 use crate::Runtime;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
@@ -29,14 +30,39 @@ pub enum SwitchError {
     Cli { step: &'static str, detail: String },
 }
 
-/// Resets the session's key and seeds the fresh session with the handoff in `memory_file`.
-pub fn switch(rt: &Runtime, session: &SessionInfo, memory_file: &Path) -> Result<(), SwitchError> {
+/// A reset whose seed is still due: kept in the state file so a failed seed is retried on
+/// its own, never with a second reset.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingSeed {
+    pub key: String,
+    pub delivery: Delivery,
+    /// The session's title (or directory) for the feed notice.
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// Step 1: resets the session's key, once its memory file has a handoff to seed with.
+pub fn reset_session(rt: &Runtime, session: &SessionInfo, memory_file: &Path) -> Result<PendingSeed, SwitchError> {
     let key = session.key.as_deref().ok_or_else(|| SwitchError::NoKey(session.session_id.clone()))?;
-    let cli = proc::which("openclaw", rt.env.get("PATH")).ok_or(SwitchError::NoCli)?.display().to_string();
-    let handoff_file = write_handoff_file(memory_file)?;
-    let result = reset(rt, &cli, key, &session.session_id).and_then(|entry| seed(rt, &cli, key, &handoff_file, &Delivery::for_session(&entry, key)));
+    let cli = openclaw_cli(rt)?;
+    read_handoff(memory_file)?;
+    let entry = reset(rt, &cli, key, &session.session_id)?;
+    Ok(PendingSeed { key: key.to_string(), delivery: Delivery::for_session(&entry, key), title: session.title.clone().or_else(|| session.cwd.clone()) })
+}
+
+/// Step 2: seeds the fresh session with the handoff in `memory_file`.
+pub fn seed_session(rt: &Runtime, pending: &PendingSeed, memory_file: &Path) -> Result<(), SwitchError> {
+    let cli = openclaw_cli(rt)?;
+    let handoff_file = memory_file.with_extension("handoff.md");
+    crate::fsutil::write_atomic(&handoff_file, read_handoff(memory_file)?.as_bytes(), 0o600)
+        .map_err(|e| SwitchError::NoHandoff { path: handoff_file.display().to_string(), reason: e.to_string() })?;
+    let result = seed(rt, &cli, &pending.key, &handoff_file, &pending.delivery);
     let _ = std::fs::remove_file(&handoff_file);
     result
+}
+
+fn openclaw_cli(rt: &Runtime) -> Result<String, SwitchError> {
+    Ok(proc::which("openclaw", rt.env.get("PATH")).ok_or(SwitchError::NoCli)?.display().to_string())
 }
 
 /// Resets the key; returns the fresh session's entry as OpenClaw answered it.
@@ -54,12 +80,13 @@ fn reset(rt: &Runtime, cli: &str, key: &str, session_id: &str) -> Result<Value, 
 }
 
 /// Where the seeding turn's reply goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Delivery {
     /// The session's own stored route (it came from a channel message).
     SessionRoute,
     /// No stored route, but the key names the place: `--reply-channel` / `--reply-to`.
-    Explicit { channel: &'static str, to: String },
+    Explicit { channel: String, to: String },
     /// No route and the key names none: seed without posting the reply anywhere.
     Silent,
 }
@@ -80,7 +107,7 @@ impl Delivery {
                     Some(topic) => format!("{}:topic:{topic}", chat.chat_id),
                     None => chat.chat_id,
                 };
-                Delivery::Explicit { channel: "telegram", to }
+                Delivery::Explicit { channel: "telegram".into(), to }
             }
             None => Delivery::Silent,
         }
@@ -89,7 +116,7 @@ impl Delivery {
     fn args(&self) -> Vec<String> {
         match self {
             Delivery::SessionRoute => vec!["--deliver".into()],
-            Delivery::Explicit { channel, to } => ["--deliver", "--reply-channel", channel, "--reply-to", to].map(String::from).to_vec(),
+            Delivery::Explicit { channel, to } => ["--deliver", "--reply-channel", channel.as_str(), "--reply-to", to.as_str()].map(String::from).to_vec(),
             Delivery::Silent => vec![],
         }
     }
@@ -129,17 +156,16 @@ fn failure_reason(stdout: &str, stderr: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The handoff Markdown, taken from the memory file, in a private file beside it.
-fn write_handoff_file(memory_file: &Path) -> Result<std::path::PathBuf, SwitchError> {
-    let path_text = memory_file.display().to_string();
-    let no_handoff = |reason: String| SwitchError::NoHandoff { path: path_text.clone(), reason };
+/// The handoff Markdown in the memory file.
+fn read_handoff(memory_file: &Path) -> Result<String, SwitchError> {
+    let no_handoff = |reason: String| SwitchError::NoHandoff { path: memory_file.display().to_string(), reason };
     let text = std::fs::read_to_string(memory_file).map_err(|e| no_handoff(e.to_string()))?;
-    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| no_handoff(e.to_string()))?;
-    let handoff =
-        doc.get("handoff").and_then(|h| h.as_str()).filter(|h| !h.trim().is_empty()).ok_or_else(|| no_handoff("field `handoff` is missing or empty".into()))?;
-    let file = memory_file.with_extension("handoff.md");
-    crate::fsutil::write_atomic(&file, handoff.as_bytes(), 0o600).map_err(|e| no_handoff(e.to_string()))?;
-    Ok(file)
+    let doc: Value = serde_json::from_str(&text).map_err(|e| no_handoff(e.to_string()))?;
+    doc.get("handoff")
+        .and_then(|h| h.as_str())
+        .filter(|h| !h.trim().is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| no_handoff("field `handoff` is missing or empty".into()))
 }
 
 #[cfg(test)]
@@ -159,10 +185,10 @@ mod tests {
     #[test]
     fn a_session_without_a_route_is_delivered_to_the_topic_its_key_names() {
         let explicit = Delivery::for_session(&json!({"sessionId": "s"}), TOPIC_KEY);
-        assert_eq!(explicit, Delivery::Explicit { channel: "telegram", to: "-1001234567890:topic:77".into() });
+        assert_eq!(explicit, Delivery::Explicit { channel: "telegram".into(), to: "-1001234567890:topic:77".into() });
         assert_eq!(explicit.args(), ["--deliver", "--reply-channel", "telegram", "--reply-to", "-1001234567890:topic:77"]);
         let group = Delivery::for_session(&Value::Null, "agent:main:telegram:group:-100777");
-        assert_eq!(group, Delivery::Explicit { channel: "telegram", to: "-100777".into() });
+        assert_eq!(group, Delivery::Explicit { channel: "telegram".into(), to: "-100777".into() });
     }
 
     #[test]
