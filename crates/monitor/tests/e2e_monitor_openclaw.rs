@@ -1,22 +1,28 @@
 //! End to end, ASM's main job against the real OpenClaw (2026.9.6 on node 24 from `make e2e`),
 //! all offline on loopback: a real gateway whose model provider is a loopback
 //! OpenAI-compatible mock (reporting a nearly full 32k window for the user's turn) and whose
-//! Telegram channel points at a loopback mock Bot API. A real agent turn fills a Telegram
-//! topic session past 80 %; one `asm_monitor --once` must extract its memory, reset the key
-//! through `sessions.reset`, seed the fresh session with the handoff (which reaches the model)
-//! and post the switch to feed topic 466; a second run must not switch again. Every process
-//! started is stopped by pid, even when an assert fails.
+//! Telegram channel points at a loopback mock Bot API. Two Telegram topic sessions cross 80 %:
+//! one created by `openclaw agent --session-key` (no delivery route), one by a user's message
+//! in the forum topic arriving through `getUpdates` (OpenClaw stores its route). One
+//! `asm_monitor --once` must extract each one's memory, reset the key through `sessions.reset`,
+//! seed the fresh session with the handoff (which reaches the model, and whose reply reaches the
+//! topic) and post each switch to feed topic 466; a second run must not switch again. Every
+//! process started is stopped by pid, even when an assert fails.
 
 use asm_testkit::{MockServer, Request, Response, TempDir};
 use serde_json::{json, Value};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const MONITOR: &str = env!("CARGO_BIN_EXE_asm_monitor");
 const CHAT: &str = "-1001234567890";
-const TOPIC: u64 = 77;
+/// The topic whose session `openclaw agent` creates, and the one a user's message creates.
+const CLI_TOPIC: u64 = 77;
+const CHAT_TOPIC: u64 = 78;
+const USER_ID: i64 = 42;
 const FEED_TOPIC: u64 = 466;
 const BOT_TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
 const GATEWAY_TOKEN: &str = "asm-e2e-flow-gateway-token-0123456789";
@@ -25,13 +31,26 @@ const WINDOW: u64 = 32_000;
 const FULL_PROMPT: u64 = 28_000;
 /// What it reports for the seeding turn of the fresh session.
 const SEED_PROMPT: u64 = 6_000;
-const REQUEST: &str = "Please refactor src/billing/invoice.rs and keep port 18789 open (E2E-FLOW-REQUEST)";
 /// The first line of every handoff ASM renders (memory/handoff.rs).
 const HANDOFF_MARK: &str = "# Handoff from OpenClaw session";
 const SEED_REPLY: &str = "Picked up the handoff; continuing. E2E-SEED-ACK";
 
-fn session_key() -> String {
-    format!("agent:main:telegram:group:{CHAT}:topic:{TOPIC}")
+fn session_key(topic: u64) -> String {
+    format!("agent:main:telegram:group:{CHAT}:topic:{topic}")
+}
+
+/// The user's request in this topic; its marker must survive into the memory and the seed.
+fn request(topic: u64) -> String {
+    format!("Please refactor src/billing/invoice.rs and keep port 18789 open (E2E-FLOW-REQUEST-{topic})")
+}
+
+/// A user's message in the forum topic, as Telegram's `getUpdates` delivers it.
+fn inbound_update(topic: u64) -> Value {
+    json!({"update_id": 5001, "message": {
+        "message_id": 900, "date": 1_795_481_000u64, "message_thread_id": topic, "is_topic_message": true, "text": request(topic),
+        "from": {"id": USER_ID, "is_bot": false, "first_name": "Alice", "username": "alice"},
+        "chat": {"id": -1001234567890i64, "title": "Mock Forum", "type": "supergroup", "is_forum": true}
+    }})
 }
 
 /// An OpenAI-compatible provider (`/v1/models`, `/v1/chat/completions`, SSE when asked) that
@@ -67,14 +86,18 @@ fn mock_provider() -> MockServer {
     })
 }
 
-/// The Telegram Bot API the gateway polls and posts to.
-fn mock_bot_api() -> MockServer {
-    MockServer::start(|req: &Request| {
+/// The Telegram Bot API the gateway polls and posts to; `inbound` is handed out once by
+/// `getUpdates` when the test puts an update there.
+fn mock_bot_api(inbound: Arc<Mutex<Option<Value>>>) -> MockServer {
+    MockServer::start(move |req: &Request| {
         let method = req.path.rsplit('/').next().unwrap_or("");
         match method {
             "getMe" => Response::json(200, &json!({"ok": true, "result": {"id": 123456789, "is_bot": true, "first_name": "asm", "username": "asm_bot"}})),
-            // Long polling: answer slowly so the gateway does not spin.
-            m if m.starts_with("getUpdates") => Response::json(200, &json!({"ok": true, "result": []})).with_delay(Duration::from_secs(1)),
+            m if m.starts_with("getUpdates") => match inbound.lock().ok().and_then(|mut u| u.take()) {
+                Some(update) => Response::json(200, &json!({"ok": true, "result": [update]})),
+                // Long polling: answer slowly so the gateway does not spin.
+                None => Response::json(200, &json!({"ok": true, "result": []})).with_delay(Duration::from_secs(1)),
+            },
             "sendMessage" => {
                 let body = req.body_json().unwrap_or(Value::Null);
                 let chat = json!({"id": -1001234567890i64, "type": "supergroup", "is_forum": true});
@@ -110,7 +133,8 @@ impl Scratch {
             // The pre-compaction memory flush would run a model call in the background after
             // the user's turn, racing the monitor; ASM's handoff is what this test is about.
             "agents": {"defaults": {"model": {"primary": "mock/mock-1"}, "compaction": {"memoryFlush": {"enabled": false}}}},
-            "channels": {"telegram": {"botToken": BOT_TOKEN, "apiRoot": bot_api.url(), "groups": {CHAT: {}}}},
+            // The owner (USER_ID) talks to the bot in the forum without mentioning it.
+            "channels": {"telegram": {"botToken": BOT_TOKEN, "apiRoot": bot_api.url(), "allowFrom": [USER_ID.to_string()], "groups": {CHAT: {"requireMention": false}}}},
             "logging": {"file": dir.join("openclaw.log").display().to_string()}
         });
         std::fs::write(dir.join("state/openclaw.json"), serde_json::to_vec_pretty(&config).unwrap()).unwrap();
@@ -208,10 +232,13 @@ impl Scratch {
         serde_json::from_slice(&std::fs::read(self.state().join(".asm_state.json")).unwrap()).unwrap()
     }
 
-    fn session_row(&self) -> Value {
+    fn session_row(&self, topic: u64) -> Value {
+        self.find_session_row(topic).unwrap_or_else(|| panic!("{} not in `openclaw sessions --json`", session_key(topic)))
+    }
+
+    fn find_session_row(&self, topic: u64) -> Option<Value> {
         let list = self.openclaw(&["sessions", "--json"]);
-        let rows = list["sessions"].as_array().cloned().unwrap_or_default();
-        rows.into_iter().find(|r| r["key"] == json!(session_key())).unwrap_or_else(|| panic!("{} not in `openclaw sessions --json`: {list}", session_key()))
+        list["sessions"].as_array()?.iter().find(|r| r["key"] == json!(session_key(topic))).cloned()
     }
 }
 
@@ -277,70 +304,105 @@ fn run_monitor(scratch: &Scratch) -> String {
     stderr
 }
 
+/// The user's turn in `topic` through `getUpdates`; waits for OpenClaw's reply to reach the topic.
+fn user_writes_in_topic(scratch: &Scratch, inbound: &Mutex<Option<Value>>, bot_api: &MockServer, topic: u64) {
+    *inbound.lock().unwrap() = Some(inbound_update(topic));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while sends_to(bot_api, topic).is_empty() || scratch.find_session_row(topic).is_none_or(|r| r["totalTokens"].as_u64() != Some(FULL_PROMPT)) {
+        assert!(Instant::now() < deadline, "no reply to the user's message in topic {topic} within 120 s:\n{}", scratch.gateway_log());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Every crossing session, as `openclaw sessions --json` shows it before the monitor runs.
+struct Crossing {
+    topic: u64,
+    session_id: String,
+    before: Value,
+}
+
 #[test]
 #[ignore = "e2e: run with make e2e"]
-fn monitor_switches_a_full_telegram_topic_session_through_the_real_openclaw() {
+fn monitor_switches_full_telegram_topic_sessions_through_the_real_openclaw() {
     let bin_dir = require_tools();
     let provider = mock_provider();
-    let bot_api = mock_bot_api();
+    let inbound = Arc::new(Mutex::new(None));
+    let bot_api = mock_bot_api(inbound.clone());
     let mut scratch = Scratch::new(&provider, &bot_api);
     scratch.start_gateway();
 
-    // The user's turn in the Telegram topic fills the window past the threshold.
-    let key = session_key();
-    let answer = scratch.openclaw(&["agent", "--session-key", &key, "--message", REQUEST, "--json"]);
-    let session_id = answer.pointer("/result/meta/agentMeta/sessionId").and_then(Value::as_str).unwrap_or_else(|| panic!("no sessionId: {answer}")).to_string();
-    let before = scratch.session_row();
-    assert_eq!((before["totalTokens"].as_u64(), before["contextTokens"].as_u64()), (Some(FULL_PROMPT), Some(WINDOW)), "{before}");
+    // Two users' turns fill their topics' windows past the threshold.
+    scratch.openclaw(&["agent", "--session-key", &session_key(CLI_TOPIC), "--message", &request(CLI_TOPIC), "--json"]);
+    user_writes_in_topic(&scratch, &inbound, &bot_api, CHAT_TOPIC);
+    let crossings: Vec<Crossing> = [CLI_TOPIC, CHAT_TOPIC]
+        .into_iter()
+        .map(|topic| {
+            let before = scratch.session_row(topic);
+            assert_eq!((before["totalTokens"].as_u64(), before["contextTokens"].as_u64()), (Some(FULL_PROMPT), Some(WINDOW)), "{before}");
+            Crossing { topic, session_id: before["sessionId"].as_str().unwrap_or_default().to_string(), before }
+        })
+        .collect();
 
     let out = scratch.asm(&bin_dir.join("asm_session_manager"), &["--list", "--json"]);
     assert!(out.status.success(), "asm_session_manager --list: {}", text(&out.stderr));
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let ours =
-        list["sessions"].as_array().and_then(|s| s.iter().find(|s| s["key"] == json!(key)).cloned()).unwrap_or_else(|| panic!("{key} not listed: {list}"));
-    assert_eq!(ours["session_id"], json!(session_id));
-    assert_eq!(ours["estimated"], json!(false));
-    assert!(ours["context_percent"].as_f64().is_some_and(|p| p >= 80.0), "{ours}");
+    for c in &crossings {
+        let key = session_key(c.topic);
+        let ours =
+            list["sessions"].as_array().and_then(|s| s.iter().find(|s| s["key"] == json!(key)).cloned()).unwrap_or_else(|| panic!("{key} not listed: {list}"));
+        assert_eq!(ours["session_id"], json!(c.session_id));
+        assert_eq!(ours["estimated"], json!(false));
+        assert!(ours["context_percent"].as_f64().is_some_and(|p| p >= 80.0), "{ours}");
+    }
 
     let started = Instant::now();
-    let stderr = run_monitor(&scratch);
+    run_monitor(&scratch);
     eprintln!("first asm_monitor --once took {:?}", started.elapsed());
-
-    // The memory file holds the user's request and a handoff.
-    let memory_path = scratch.state().join(format!(".session_memory/{session_id}.json"));
-    let memory: Value = serde_json::from_slice(&std::fs::read(&memory_path).unwrap_or_else(|e| panic!("{}: {e}\n{stderr}", memory_path.display()))).unwrap();
-    assert!(memory.to_string().contains("E2E-FLOW-REQUEST"), "{memory}");
-    let handoff = memory["handoff"].as_str().unwrap_or_default();
-    assert!(handoff.starts_with(HANDOFF_MARK) && handoff.contains("E2E-FLOW-REQUEST"), "{handoff}");
-    assert!(!memory.to_string().contains(GATEWAY_TOKEN) && !memory.to_string().contains(BOT_TOKEN));
-
-    // sessions.reset, then the seed: the handoff reached the model and the counters are the seed's.
-    let seeds: Vec<Request> = provider.requests().into_iter().filter(|r| r.body_text().contains(HANDOFF_MARK)).collect();
-    assert_eq!(seeds.len(), 1, "one seeding turn reached the model provider\n{stderr}");
-    assert!(seeds[0].body_text().contains("E2E-FLOW-REQUEST"));
-    let after = scratch.session_row();
-    assert_eq!(after["totalTokens"].as_u64(), Some(SEED_PROMPT), "{after}");
-    assert_ne!(after["sessionStartedAt"], before["sessionStartedAt"], "sessions.reset started a fresh session: {after}");
-    assert!(sends_to(&bot_api, TOPIC).iter().any(|t| t.contains("E2E-SEED-ACK")), "the seed's reply was delivered to the topic");
-
-    // The feed heard about it, once.
-    let feed = sends_to(&bot_api, FEED_TOPIC);
-    assert_eq!(feed.len(), 1, "{feed:?}");
-    assert!(feed[0].contains("OpenClaw context usage reached 88%, switched to new session"), "{feed:?}");
-
     let state = scratch.state_file();
-    let handled = &state["switching"]["handled"][format!("openclaw:{session_id}")];
-    assert_eq!((handled["extracted"].as_bool(), handled["switched"].as_bool()), (Some(true), Some(true)), "{state}");
-    assert_eq!((handled.get("seed_pending"), &handled["last_error"]), (None, &Value::Null), "{handled}");
+    for c in &crossings {
+        check_switched(&scratch, &provider, &bot_api, &state, c);
+    }
+    let feed = sends_to(&bot_api, FEED_TOPIC);
+    assert_eq!(feed.len(), crossings.len(), "one feed post per switch: {feed:?}");
+    for c in &crossings {
+        let post = feed.iter().find(|t| t.contains(&session_key(c.topic))).unwrap_or_else(|| panic!("no feed post for topic {}: {feed:?}", c.topic));
+        assert!(post.contains("OpenClaw context usage reached 88%, switched to new session"), "{post}");
+    }
     let last_probe = state["gateway"]["history"].as_array().and_then(|h| h.last()).cloned().unwrap_or_default();
     assert_eq!(last_probe["kind"], "ok", "gateway section: {}", state["gateway"]);
 
-    // A second round: the session is below the threshold now, so it is re-armed, not switched again.
+    // A second round: the sessions are below the threshold now, so they are re-armed, not switched again.
+    let rows_after: Vec<Value> = crossings.iter().map(|c| scratch.session_row(c.topic)).collect();
     let stderr = run_monitor(&scratch);
     let state = scratch.state_file();
     assert!(state["switching"]["handled"].as_object().is_none_or(|h| h.is_empty()), "re-armed: {}\n{stderr}", state["switching"]);
-    assert_eq!(provider.requests().iter().filter(|r| r.body_text().contains(HANDOFF_MARK)).count(), 1, "no second seed");
-    assert_eq!(scratch.session_row()["sessionStartedAt"], after["sessionStartedAt"], "no second reset");
-    assert_eq!(sends_to(&bot_api, FEED_TOPIC).len(), 1, "no second feed post");
-    eprintln!("whole flow took {:?}", started.elapsed());
+    assert_eq!(provider.requests().iter().filter(|r| r.body_text().contains(HANDOFF_MARK)).count(), crossings.len(), "no second seed");
+    for (c, after) in crossings.iter().zip(&rows_after) {
+        assert_eq!(scratch.session_row(c.topic)["sessionStartedAt"], after["sessionStartedAt"], "no second reset of topic {}", c.topic);
+    }
+    assert_eq!(sends_to(&bot_api, FEED_TOPIC).len(), crossings.len(), "no second feed post");
+    eprintln!("both monitor rounds took {:?}", started.elapsed());
+}
+
+/// What the user sees after the first round for one crossing session.
+fn check_switched(scratch: &Scratch, provider: &MockServer, bot_api: &MockServer, state: &Value, c: &Crossing) {
+    let marker = format!("E2E-FLOW-REQUEST-{}", c.topic);
+    // The memory file holds the user's request and a handoff.
+    let memory_path = scratch.state().join(format!(".session_memory/{}.json", c.session_id));
+    let memory: Value = serde_json::from_slice(&std::fs::read(&memory_path).unwrap_or_else(|e| panic!("{}: {e}", memory_path.display()))).unwrap();
+    let handoff = memory["handoff"].as_str().unwrap_or_default();
+    assert!(handoff.starts_with(HANDOFF_MARK) && handoff.contains(&marker), "{handoff}");
+    assert!(!memory.to_string().contains(GATEWAY_TOKEN) && !memory.to_string().contains(BOT_TOKEN));
+
+    // sessions.reset, then the seed: the handoff reached the model and the counters are the seed's.
+    let seeds = provider.requests().into_iter().filter(|r| r.body_text().contains(HANDOFF_MARK) && r.body_text().contains(&marker)).count();
+    assert_eq!(seeds, 1, "one seeding turn for topic {} reached the model provider", c.topic);
+    let after = scratch.session_row(c.topic);
+    assert_eq!(after["totalTokens"].as_u64(), Some(SEED_PROMPT), "{after}");
+    assert_ne!(after["sessionStartedAt"], c.before["sessionStartedAt"], "sessions.reset started a fresh session: {after}");
+    assert!(sends_to(bot_api, c.topic).iter().any(|t| t.contains("E2E-SEED-ACK")), "the seed's reply was delivered to topic {}", c.topic);
+
+    let handled = &state["switching"]["handled"][format!("openclaw:{}", c.session_id)];
+    assert_eq!((handled["extracted"].as_bool(), handled["switched"].as_bool()), (Some(true), Some(true)), "{}", state["switching"]);
+    assert_eq!((handled.get("seed_pending"), &handled["last_error"]), (None, &Value::Null), "{handled}");
 }
