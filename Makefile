@@ -44,8 +44,10 @@ bench:
 	target/release/asm_bench
 
 # End-to-end suite against the real openclaw, claude and opencode (installed from npm).
+# The binaries first: the monitor's e2e test runs its sibling tools.
 e2e:
 	bin=$$(ASM_E2E_TOOLS=$(E2E_TOOLS) tests/e2e/install-tools.sh | tail -n 1) && \
+	$(CARGO) build --workspace --bins && \
 	PATH="$$bin:$$PATH" ASM_E2E_TOOLS_BIN="$$bin" $(CARGO) test --workspace -- --ignored --test-threads=1
 
 clean:

@@ -3,8 +3,11 @@
 //! A session triggers once per crossing: it is acted on when its (exact, not estimated)
 //! percent reaches the threshold, and re-armed only when it has dropped back below it (after a
 //! switch, or the platform's own compaction). OpenClaw switches make a model call (the seeding
-//! turn), so while work is paused they wait; extraction never waits.
+//! turn), so while work is paused they wait; extraction never waits. A switch is two steps: once
+//! the reset is done the fresh session is below the threshold, so a seed still due is carried
+//! by its own record ([`Handled::seed_pending`]) until it succeeds, and never re-armed before.
 
+use super::openclaw::PendingSeed;
 use crate::session::{Platform, SessionInfo};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,6 +25,9 @@ pub struct Handled {
     pub switched: bool,
     pub memory_path: Option<String>,
     pub last_error: Option<String>,
+    /// The reset is done and the seed is still due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed_pending: Option<PendingSeed>,
 }
 
 /// The `switching` section of the state file: sessions handled, keyed by `platform:session_id`.
@@ -35,9 +41,11 @@ pub struct SwitchState {
 pub struct Plan<'a> {
     /// Over the threshold and not yet extracted at this crossing.
     pub extract: Vec<&'a SessionInfo>,
-    /// Extracted OpenClaw sessions whose switch is still due (and work is not paused).
+    /// Extracted OpenClaw sessions whose switch (reset, then seed) is still due (and work is not paused).
     pub switch: Vec<&'a SessionInfo>,
-    /// Keys of handled sessions now below the threshold or gone: forget them.
+    /// Keys of handled sessions reset but not yet seeded (when work is not paused).
+    pub seed: Vec<String>,
+    /// Keys of handled sessions now below the threshold or gone, with no seed due: forget them.
     pub rearm: Vec<String>,
 }
 
@@ -57,12 +65,16 @@ pub fn plan<'a>(sessions: &'a [SessionInfo], state: &SwitchState, threshold: u8,
         match state.handled.get(&key_of(s)) {
             None => plan.extract.push(s),
             Some(h) if !h.extracted => plan.extract.push(s),
-            Some(h) if !h.switched && switches_itself(s) && !work_paused => plan.switch.push(s),
+            Some(h) if !h.switched && h.seed_pending.is_none() && switches_itself(s) && !work_paused => plan.switch.push(s),
             Some(_) => {}
         }
     }
+    let seed_due = |h: &Handled| !h.switched && h.seed_pending.is_some();
+    if !work_paused {
+        plan.seed = state.handled.iter().filter(|(_, h)| seed_due(h)).map(|(k, _)| k.clone()).collect();
+    }
     let still_over: std::collections::BTreeSet<String> = sessions.iter().filter(|s| over(s)).map(key_of).collect();
-    plan.rearm = state.handled.keys().filter(|k| !still_over.contains(*k)).cloned().collect();
+    plan.rearm = state.handled.iter().filter(|(k, h)| !still_over.contains(*k) && !seed_due(h)).map(|(k, _)| k.clone()).collect();
     plan
 }
 
@@ -92,7 +104,10 @@ mod tests {
     }
 
     fn handled(s: &SessionInfo, extracted: bool, switched: bool) -> (String, Handled) {
-        (key_of(s), Handled { platform: s.platform, percent: 85.0, at: Utc::now(), extracted, switched, memory_path: None, last_error: None })
+        (
+            key_of(s),
+            Handled { platform: s.platform, percent: 85.0, at: Utc::now(), extracted, switched, memory_path: None, last_error: None, seed_pending: None },
+        )
     }
 
     #[test]
@@ -133,5 +148,22 @@ mod tests {
         let s = vec![session(Platform::Opencode, "x", Some(81.0), false)];
         let state = SwitchState { handled: [handled(&s[0], false, false)].into() };
         assert_eq!(plan(&s, &state, 80, false).extract.len(), 1);
+    }
+
+    #[test]
+    fn a_reset_session_waits_for_its_seed_below_the_threshold_and_is_not_reset_again() {
+        let fresh = vec![session(Platform::Openclaw, "k", Some(0.0), false)];
+        let (key, mut h) = handled(&fresh[0], true, false);
+        h.seed_pending =
+            Some(PendingSeed { key: fresh[0].key.clone().unwrap_or_default(), delivery: super::super::openclaw::Delivery::SessionRoute, title: None });
+        let state = SwitchState { handled: [(key.clone(), h.clone())].into() };
+        let p = plan(&fresh, &state, 80, false);
+        assert_eq!((p.seed.clone(), p.rearm.clone(), p.switch.len()), (vec![key.clone()], vec![], 0));
+        assert!(plan(&fresh, &state, 80, true).seed.is_empty(), "the seed is a model call: it waits while paused");
+        let over = vec![session(Platform::Openclaw, "k", Some(90.0), false)];
+        assert!(plan(&over, &state, 80, false).switch.is_empty(), "never a second reset");
+        h.switched = true;
+        let state = SwitchState { handled: [(key.clone(), h)].into() };
+        assert_eq!(plan(&fresh, &state, 80, false).rearm, [key]);
     }
 }

@@ -35,6 +35,9 @@ pub fn act(rt: &Runtime, clock: &dyn Clock, sessions: &[SessionInfo]) -> crate::
     for s in todo.switch {
         switch(rt, s)?;
     }
+    for key in &todo.seed {
+        seed(rt, key)?;
+    }
     Ok(())
 }
 
@@ -65,23 +68,66 @@ fn extract(rt: &Runtime, clock: &dyn Clock, s: &SessionInfo) -> Handled {
         switched,
         memory_path: extracted.then(|| memory_path.display().to_string()),
         last_error: (!extracted).then(|| report.message.unwrap_or_default()),
+        seed_pending: None,
     }
 }
 
+/// Resets the session, then seeds it. A failed reset is retried next round from the start;
+/// a failed seed is retried on its own (see [`seed`]).
 fn switch(rt: &Runtime, s: &SessionInfo) -> crate::Result<()> {
+    let key = key_of(s);
     let memory_path = rt.paths.memory_dir().join(format!("{}.json", s.session_id));
-    let result = super::openclaw::switch(rt, s, &memory_path);
+    match super::openclaw::reset_session(rt, s, &memory_path) {
+        Ok(pending) => {
+            log::info!("OpenClaw session {} reset; seeding the fresh session with its summary", s.short_label());
+            rt.state().update(SECTION, |st: &mut SwitchState| {
+                if let Some(h) = st.handled.get_mut(&key) {
+                    h.seed_pending = Some(pending);
+                    h.last_error = None;
+                }
+            })?;
+            seed(rt, &key)
+        }
+        Err(e) => {
+            log::warn!("switch of {} failed, will retry next round: {e}", s.short_label());
+            let error = e.to_string();
+            rt.state()
+                .update(SECTION, |st: &mut SwitchState| {
+                    if let Some(h) = st.handled.get_mut(&key) {
+                        h.last_error = Some(error);
+                    }
+                })
+                .map_err(Into::into)
+        }
+    }
+}
+
+/// Seeds the fresh session of a reset one and, once that worked, tells the feed.
+fn seed(rt: &Runtime, key: &str) -> crate::Result<()> {
+    let state: SwitchState = rt.state().section(SECTION)?;
+    let Some(h) = state.handled.get(key) else { return Ok(()) };
+    let (Some(pending), Some(memory_path)) = (h.seed_pending.clone(), h.memory_path.clone()) else { return Ok(()) };
+    let result = super::openclaw::seed_session(rt, &pending, std::path::Path::new(&memory_path));
     let error = result.as_ref().err().map(|e| e.to_string());
     match &error {
         None => {
-            log::info!("OpenClaw session {} switched to a fresh session seeded with its summary", s.short_label());
-            notify_switch(rt, s, &memory_path);
+            log::info!("OpenClaw session {} switched to a fresh session seeded with its summary", pending.key);
+            Notifier::new(rt).emit(&Event::ContextSwitch {
+                platform: h.platform,
+                percent: h.percent,
+                session: pending.key.clone(),
+                title: pending.title.clone(),
+                memory_path,
+            });
         }
-        Some(e) => log::warn!("switch of {} failed, will retry next round: {e}", s.short_label()),
+        Some(e) => log::warn!("seeding the fresh session of {} failed, will retry next round: {e}", pending.key),
     }
     rt.state().update(SECTION, |st: &mut SwitchState| {
-        if let Some(h) = st.handled.get_mut(&key_of(s)) {
+        if let Some(h) = st.handled.get_mut(key) {
             h.switched = error.is_none();
+            if h.switched {
+                h.seed_pending = None;
+            }
             h.last_error = error;
         }
     })?;

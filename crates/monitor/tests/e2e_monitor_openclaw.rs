@@ -1,0 +1,408 @@
+//! End to end, ASM's main job against the real OpenClaw (2026.9.6 on node 24 from `make e2e`),
+//! all offline on loopback: a real gateway whose model provider is a loopback
+//! OpenAI-compatible mock (reporting a nearly full 32k window for the user's turn) and whose
+//! Telegram channel points at a loopback mock Bot API. Two Telegram topic sessions cross 80 %:
+//! one created by `openclaw agent --session-key` (no delivery route), one by a user's message
+//! in the forum topic arriving through `getUpdates` (OpenClaw stores its route). One
+//! `asm_monitor --once` must extract each one's memory, reset the key through `sessions.reset`,
+//! seed the fresh session with the handoff (which reaches the model, and whose reply reaches the
+//! topic) and post each switch to feed topic 466; a second run must not switch again. Every
+//! process started is stopped by pid, even when an assert fails.
+
+use asm_testkit::{MockServer, Request, Response, TempDir};
+use serde_json::{json, Value};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const MONITOR: &str = env!("CARGO_BIN_EXE_asm_monitor");
+const CHAT: &str = "-1001234567890";
+/// The topic whose session `openclaw agent` creates, and the one a user's message creates.
+const CLI_TOPIC: u64 = 77;
+const CHAT_TOPIC: u64 = 78;
+const USER_ID: i64 = 42;
+const FEED_TOPIC: u64 = 466;
+const BOT_TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+const GATEWAY_TOKEN: &str = "asm-e2e-flow-gateway-token-0123456789";
+const WINDOW: u64 = 32_000;
+/// What the provider reports for the user's turn: 87.5 % of the window.
+const FULL_PROMPT: u64 = 28_000;
+/// What it reports for the seeding turn of the fresh session.
+const SEED_PROMPT: u64 = 6_000;
+/// The first line of every handoff ASM renders (memory/handoff.rs).
+const HANDOFF_MARK: &str = "# Handoff from OpenClaw session";
+const SEED_REPLY: &str = "Picked up the handoff; continuing. E2E-SEED-ACK";
+
+fn session_key(topic: u64) -> String {
+    format!("agent:main:telegram:group:{CHAT}:topic:{topic}")
+}
+
+/// The user's request in this topic; its marker must survive into the memory and the seed.
+fn request(topic: u64) -> String {
+    format!("Please refactor src/billing/invoice.rs and keep port 18789 open (E2E-FLOW-REQUEST-{topic})")
+}
+
+/// A user's message in the forum topic, as Telegram's `getUpdates` delivers it.
+fn inbound_update(topic: u64) -> Value {
+    json!({"update_id": 5001, "message": {
+        "message_id": 900, "date": 1_795_481_000u64, "message_thread_id": topic, "is_topic_message": true, "text": request(topic),
+        "from": {"id": USER_ID, "is_bot": false, "first_name": "Alice", "username": "alice"},
+        "chat": {"id": -1001234567890i64, "title": "Mock Forum", "type": "supergroup", "is_forum": true}
+    }})
+}
+
+/// An OpenAI-compatible provider (`/v1/models`, `/v1/chat/completions`, SSE when asked) that
+/// reports a large prompt for ordinary turns and a small one for the handoff seed.
+fn mock_provider() -> MockServer {
+    MockServer::start(|req: &Request| {
+        if req.method == "GET" {
+            return Response::json(200, &json!({"object":"list","data":[{"id":"mock-1","object":"model"}]}));
+        }
+        let seeding = req.body_text().contains(HANDOFF_MARK);
+        let (prompt, text) = if seeding { (SEED_PROMPT, SEED_REPLY) } else { (FULL_PROMPT, "Refactoring invoice.rs now; port 18789 stays open.") };
+        let usage = json!({"prompt_tokens": prompt, "completion_tokens": 12, "total_tokens": prompt + 12});
+        let base = json!({"id": "chatcmpl-e2e-flow", "created": 1_795_481_000u64, "model": "mock-1"});
+        let with = |extra: Value| {
+            let mut v = base.clone();
+            if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+                o.extend(e.clone());
+            }
+            v
+        };
+        if !req.body_json().and_then(|b| b["stream"].as_bool()).unwrap_or(false) {
+            let choice = json!({"index":0,"message":{"role":"assistant","content":text},"finish_reason":"stop"});
+            return Response::json(200, &with(json!({"object":"chat.completion","choices":[choice],"usage":usage})));
+        }
+        let chunks = [
+            with(json!({"object":"chat.completion.chunk","choices":[{"index":0,"delta":{"role":"assistant","content":text},"finish_reason":null}]})),
+            with(json!({"object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]})),
+            with(json!({"object":"chat.completion.chunk","choices":[],"usage":usage})),
+        ];
+        let mut body: String = chunks.iter().map(|c| format!("data: {c}\n\n")).collect();
+        body.push_str("data: [DONE]\n\n");
+        Response::new(200, "text/event-stream", body)
+    })
+}
+
+/// The Telegram Bot API the gateway polls and posts to; `inbound` is handed out once by
+/// `getUpdates` when the test puts an update there.
+fn mock_bot_api(inbound: Arc<Mutex<Option<Value>>>) -> MockServer {
+    MockServer::start(move |req: &Request| {
+        let method = req.path.rsplit('/').next().unwrap_or("");
+        match method {
+            "getMe" => Response::json(200, &json!({"ok": true, "result": {"id": 123456789, "is_bot": true, "first_name": "asm", "username": "asm_bot"}})),
+            m if m.starts_with("getUpdates") => match inbound.lock().ok().and_then(|mut u| u.take()) {
+                Some(update) => Response::json(200, &json!({"ok": true, "result": [update]})),
+                // Long polling: answer slowly so the gateway does not spin.
+                None => Response::json(200, &json!({"ok": true, "result": []})).with_delay(Duration::from_secs(1)),
+            },
+            "sendMessage" => {
+                let body = req.body_json().unwrap_or(Value::Null);
+                let chat = json!({"id": -1001234567890i64, "type": "supergroup", "is_forum": true});
+                let result =
+                    json!({"message_id": 1001, "date": 1_700_000_000, "chat": chat, "message_thread_id": body["message_thread_id"], "text": body["text"]});
+                Response::json(200, &json!({"ok": true, "result": result}))
+            }
+            _ => Response::json(200, &json!({"ok": true, "result": true})),
+        }
+    })
+}
+
+/// The scratch HOME and state dir, and the gateway running in them. Dropping it stops the
+/// gateway's process group and anything else still carrying this state dir, by pid.
+struct Scratch {
+    dir: TempDir,
+    port: u16,
+    gateway: Option<Child>,
+}
+
+impl Scratch {
+    fn new(provider: &MockServer, bot_api: &MockServer) -> Scratch {
+        let dir = TempDir::new("e2e-flow");
+        std::fs::create_dir_all(dir.join("home")).unwrap();
+        std::fs::create_dir_all(dir.join("state")).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap();
+        let config = json!({
+            "gateway": {"mode": "local", "port": port, "bind": "loopback", "auth": {"mode": "token", "token": GATEWAY_TOKEN}},
+            "models": {"mode": "replace", "providers": {"mock": {
+                "baseUrl": format!("{}/v1", provider.url()), "api": "openai-completions", "apiKey": "mock-key",
+                "models": [{"id": "mock-1", "name": "Mock 1", "contextWindow": WINDOW, "maxTokens": 4096}]
+            }}},
+            // The pre-compaction memory flush would run a model call in the background after
+            // the user's turn, racing the monitor; ASM's handoff is what this test is about.
+            "agents": {"defaults": {"model": {"primary": "mock/mock-1"}, "compaction": {"memoryFlush": {"enabled": false}}}},
+            // The owner (USER_ID) talks to the bot in the forum without mentioning it.
+            "channels": {"telegram": {"botToken": BOT_TOKEN, "apiRoot": bot_api.url(), "allowFrom": [USER_ID.to_string()], "groups": {CHAT: {"requireMention": false}}}},
+            "logging": {"file": dir.join("openclaw.log").display().to_string()}
+        });
+        std::fs::write(dir.join("state/openclaw.json"), serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+        Scratch { dir, port, gateway: None }
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    /// OpenClaw's isolation variables (reference openclaw.md §8).
+    fn env(&self) -> Vec<(String, String)> {
+        let d = |p: &str| self.dir.join(p).display().to_string();
+        [
+            ("HOME", d("home")),
+            ("OPENCLAW_STATE_DIR", d("state")),
+            ("OPENCLAW_CONFIG_PATH", d("state/openclaw.json")),
+            ("OPENCLAW_OFFLINE", "1".into()),
+            ("OPENCLAW_NO_AUTO_UPDATE", "1".into()),
+            ("OPENCLAW_DISABLE_BONJOUR", "1".into()),
+            ("OPENCLAW_SKIP_CRON", "1".into()),
+            ("OPENCLAW_GATEWAY_PORT", self.port.to_string()),
+            ("OPENCLAW_GATEWAY_TOKEN", GATEWAY_TOKEN.into()),
+            ("NO_COLOR", "1".into()),
+            ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// ASM's configuration for this scratch world: feed topic 466 in the group, notifications
+    /// through the gateway's Telegram channel, no MiniMax key.
+    fn asm_env(&self) -> Vec<(String, String)> {
+        let mut env = self.env();
+        env.extend(
+            [
+                ("ASM_FEED_CHAT_ID", CHAT.to_string()),
+                ("ASM_FEED_TOPIC", FEED_TOPIC.to_string()),
+                ("ASM_NOTIFY_BACKEND", "openclaw".into()),
+                ("ASM_GATEWAY_URL", format!("http://127.0.0.1:{}", self.port)),
+                ("ASM_REPAIR", "0".into()),
+                ("ASM_LOG_LEVEL", "debug".into()),
+            ]
+            .map(|(k, v)| (k.to_string(), v)),
+        );
+        env
+    }
+
+    fn start_gateway(&mut self) {
+        let log = std::fs::File::create(self.dir.join("gateway.out")).unwrap();
+        let child = Command::new("openclaw")
+            .args(["gateway", "run", "--port", &self.port.to_string(), "--bind", "loopback"])
+            .env_clear()
+            .envs(self.env())
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .process_group(0)
+            .spawn()
+            .expect("start `openclaw gateway run`");
+        self.gateway = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while !self.ready() {
+            assert!(Instant::now() < deadline, "the gateway was not ready within 120 s:\n{}", self.gateway_log());
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+
+    fn ready(&self) -> bool {
+        ureq::get(&format!("http://127.0.0.1:{}/readyz", self.port))
+            .timeout(Duration::from_secs(3))
+            .call()
+            .ok()
+            .and_then(|r| r.into_json::<Value>().ok())
+            .is_some_and(|v| v["ready"] == json!(true))
+    }
+
+    fn gateway_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("gateway.out")).unwrap_or_default()
+    }
+
+    fn openclaw(&self, args: &[&str]) -> Value {
+        let out = Command::new("openclaw").args(args).env_clear().envs(self.env()).current_dir(self.dir.path()).stdin(Stdio::null()).output().unwrap();
+        assert!(out.status.success(), "openclaw {args:?}: {}\n{}\n{}", out.status, text(&out.stdout), text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("openclaw {args:?} printed no JSON ({e}): {}", text(&out.stdout)))
+    }
+
+    fn asm(&self, program: &Path, args: &[&str]) -> Output {
+        Command::new(program).args(args).env_clear().envs(self.asm_env()).current_dir(self.dir.path()).stdin(Stdio::null()).output().unwrap()
+    }
+
+    fn state_file(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.state().join(".asm_state.json")).unwrap()).unwrap()
+    }
+
+    fn session_row(&self, topic: u64) -> Value {
+        self.find_session_row(topic).unwrap_or_else(|| panic!("{} not in `openclaw sessions --json`", session_key(topic)))
+    }
+
+    fn find_session_row(&self, topic: u64) -> Option<Value> {
+        let list = self.openclaw(&["sessions", "--json"]);
+        list["sessions"].as_array()?.iter().find(|r| r["key"] == json!(session_key(topic))).cloned()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(child) = self.gateway.as_mut() {
+            let pid = child.id() as i32;
+            asm_core::proc::kill_group(pid, libc::SIGTERM);
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            asm_core::proc::kill_group(pid, libc::SIGKILL);
+            let _ = child.wait();
+        }
+        // Workers the gateway or a CLI run left behind carry our scratch state dir.
+        let marker = format!("OPENCLAW_STATE_DIR={}", self.state().display());
+        let Ok(procs) = std::fs::read_dir("/proc") else { return };
+        for pid in procs.filter_map(Result::ok).filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()) {
+            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+            if environ.split(|b| *b == 0).any(|var| var == marker.as_bytes()) {
+                asm_core::proc::signal_pid(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn require_tools() -> PathBuf {
+    let path = std::env::var("PATH").ok();
+    for tool in ["openclaw", "node"] {
+        assert!(
+            asm_core::proc::which(tool, path.as_deref()).is_some(),
+            "{tool} is not on PATH: run `make e2e`, or put $ASM_E2E_TOOLS/bin (e.g. /work/e2e-tools/bin) first on PATH"
+        );
+    }
+    let bin_dir = Path::new(MONITOR).parent().unwrap().to_path_buf();
+    for sibling in ["asm_session_manager", "asm_memory_manager", "asm_gateway_monitor", "asm_health_check"] {
+        assert!(bin_dir.join(sibling).is_file(), "{sibling} is not built next to asm_monitor: run `cargo build --workspace --bins` first (make e2e does)");
+    }
+    bin_dir
+}
+
+fn sends_to(bot_api: &MockServer, topic: u64) -> Vec<String> {
+    bot_api
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/sendMessage"))
+        .filter_map(|r| r.body_json())
+        .filter(|b| b["chat_id"].to_string().trim_matches('"') == CHAT && b["message_thread_id"].to_string().trim_matches('"') == topic.to_string())
+        .map(|b| b["text"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+fn run_monitor(scratch: &Scratch) -> String {
+    let out = scratch.asm(Path::new(MONITOR), &["--once"]);
+    let stderr = text(&out.stderr);
+    eprintln!("--- asm_monitor --once ---\n{stderr}");
+    assert!(out.status.success(), "asm_monitor --once: {}", out.status);
+    stderr
+}
+
+/// The user's turn in `topic` through `getUpdates`; waits for OpenClaw's reply to reach the topic.
+fn user_writes_in_topic(scratch: &Scratch, inbound: &Mutex<Option<Value>>, bot_api: &MockServer, topic: u64) {
+    *inbound.lock().unwrap() = Some(inbound_update(topic));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while sends_to(bot_api, topic).is_empty() || scratch.find_session_row(topic).is_none_or(|r| r["totalTokens"].as_u64() != Some(FULL_PROMPT)) {
+        assert!(Instant::now() < deadline, "no reply to the user's message in topic {topic} within 120 s:\n{}", scratch.gateway_log());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Every crossing session, as `openclaw sessions --json` shows it before the monitor runs.
+struct Crossing {
+    topic: u64,
+    session_id: String,
+    before: Value,
+}
+
+#[test]
+#[ignore = "e2e: run with make e2e"]
+fn monitor_switches_full_telegram_topic_sessions_through_the_real_openclaw() {
+    let bin_dir = require_tools();
+    let provider = mock_provider();
+    let inbound = Arc::new(Mutex::new(None));
+    let bot_api = mock_bot_api(inbound.clone());
+    let mut scratch = Scratch::new(&provider, &bot_api);
+    scratch.start_gateway();
+
+    // Two users' turns fill their topics' windows past the threshold.
+    scratch.openclaw(&["agent", "--session-key", &session_key(CLI_TOPIC), "--message", &request(CLI_TOPIC), "--json"]);
+    user_writes_in_topic(&scratch, &inbound, &bot_api, CHAT_TOPIC);
+    let crossings: Vec<Crossing> = [CLI_TOPIC, CHAT_TOPIC]
+        .into_iter()
+        .map(|topic| {
+            let before = scratch.session_row(topic);
+            assert_eq!((before["totalTokens"].as_u64(), before["contextTokens"].as_u64()), (Some(FULL_PROMPT), Some(WINDOW)), "{before}");
+            Crossing { topic, session_id: before["sessionId"].as_str().unwrap_or_default().to_string(), before }
+        })
+        .collect();
+
+    let out = scratch.asm(&bin_dir.join("asm_session_manager"), &["--list", "--json"]);
+    assert!(out.status.success(), "asm_session_manager --list: {}", text(&out.stderr));
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for c in &crossings {
+        let key = session_key(c.topic);
+        let ours =
+            list["sessions"].as_array().and_then(|s| s.iter().find(|s| s["key"] == json!(key)).cloned()).unwrap_or_else(|| panic!("{key} not listed: {list}"));
+        assert_eq!(ours["session_id"], json!(c.session_id));
+        assert_eq!(ours["estimated"], json!(false));
+        assert!(ours["context_percent"].as_f64().is_some_and(|p| p >= 80.0), "{ours}");
+    }
+
+    let started = Instant::now();
+    run_monitor(&scratch);
+    eprintln!("first asm_monitor --once took {:?}", started.elapsed());
+    let state = scratch.state_file();
+    for c in &crossings {
+        check_switched(&scratch, &provider, &bot_api, &state, c);
+    }
+    let feed = sends_to(&bot_api, FEED_TOPIC);
+    assert_eq!(feed.len(), crossings.len(), "one feed post per switch: {feed:?}");
+    for c in &crossings {
+        let post = feed.iter().find(|t| t.contains(&session_key(c.topic))).unwrap_or_else(|| panic!("no feed post for topic {}: {feed:?}", c.topic));
+        assert!(post.contains("OpenClaw context usage reached 88%, switched to new session"), "{post}");
+    }
+    let last_probe = state["gateway"]["history"].as_array().and_then(|h| h.last()).cloned().unwrap_or_default();
+    assert_eq!(last_probe["kind"], "ok", "gateway section: {}", state["gateway"]);
+
+    // A second round: the sessions are below the threshold now, so they are re-armed, not switched again.
+    let rows_after: Vec<Value> = crossings.iter().map(|c| scratch.session_row(c.topic)).collect();
+    let stderr = run_monitor(&scratch);
+    let state = scratch.state_file();
+    assert!(state["switching"]["handled"].as_object().is_none_or(|h| h.is_empty()), "re-armed: {}\n{stderr}", state["switching"]);
+    assert_eq!(provider.requests().iter().filter(|r| r.body_text().contains(HANDOFF_MARK)).count(), crossings.len(), "no second seed");
+    for (c, after) in crossings.iter().zip(&rows_after) {
+        assert_eq!(scratch.session_row(c.topic)["sessionStartedAt"], after["sessionStartedAt"], "no second reset of topic {}", c.topic);
+    }
+    assert_eq!(sends_to(&bot_api, FEED_TOPIC).len(), crossings.len(), "no second feed post");
+    eprintln!("both monitor rounds took {:?}", started.elapsed());
+}
+
+/// What the user sees after the first round for one crossing session.
+fn check_switched(scratch: &Scratch, provider: &MockServer, bot_api: &MockServer, state: &Value, c: &Crossing) {
+    let marker = format!("E2E-FLOW-REQUEST-{}", c.topic);
+    // The memory file holds the user's request and a handoff.
+    let memory_path = scratch.state().join(format!(".session_memory/{}.json", c.session_id));
+    let memory: Value = serde_json::from_slice(&std::fs::read(&memory_path).unwrap_or_else(|e| panic!("{}: {e}", memory_path.display()))).unwrap();
+    let handoff = memory["handoff"].as_str().unwrap_or_default();
+    assert!(handoff.starts_with(HANDOFF_MARK) && handoff.contains(&marker), "{handoff}");
+    assert!(!memory.to_string().contains(GATEWAY_TOKEN) && !memory.to_string().contains(BOT_TOKEN));
+
+    // sessions.reset, then the seed: the handoff reached the model and the counters are the seed's.
+    let seeds = provider.requests().into_iter().filter(|r| r.body_text().contains(HANDOFF_MARK) && r.body_text().contains(&marker)).count();
+    assert_eq!(seeds, 1, "one seeding turn for topic {} reached the model provider", c.topic);
+    let after = scratch.session_row(c.topic);
+    assert_eq!(after["totalTokens"].as_u64(), Some(SEED_PROMPT), "{after}");
+    assert_ne!(after["sessionStartedAt"], c.before["sessionStartedAt"], "sessions.reset started a fresh session: {after}");
+    assert!(sends_to(bot_api, c.topic).iter().any(|t| t.contains("E2E-SEED-ACK")), "the seed's reply was delivered to topic {}", c.topic);
+
+    let handled = &state["switching"]["handled"][format!("openclaw:{}", c.session_id)];
+    assert_eq!((handled["extracted"].as_bool(), handled["switched"].as_bool()), (Some(true), Some(true)), "{}", state["switching"]);
+    assert_eq!((handled.get("seed_pending"), &handled["last_error"]), (None, &Value::Null), "{handled}");
+}
