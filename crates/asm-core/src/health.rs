@@ -17,6 +17,8 @@ pub struct HealthReport {
     pub tools: Vec<ToolView>,
     pub memory_files: usize,
     pub monitor: MonitorView,
+    /// The gateway incident phase and last probe, as `gateway_monitor` last recorded them.
+    pub gateway: String,
     /// The state file's sections as stored (each tool's own view of its last work).
     pub state: Value,
     /// The MiniMax quota watch: on/off, the last reading and its age, paused or not.
@@ -79,6 +81,7 @@ pub fn report(rt: &Runtime) -> HealthReport {
     warnings.extend(notify.warnings.iter().cloned());
     HealthReport {
         monitor,
+        gateway: crate::gateway::health_line(rt),
         version: env!("CARGO_PKG_VERSION"),
         ok: problems.is_empty(),
         problems,
@@ -119,6 +122,7 @@ pub fn render(r: &HealthReport) -> String {
         (true, Some(pid)) => format!("monitor     running (pid {pid}), last tick {}", r.monitor.last_tick.as_deref().unwrap_or("not yet")),
         _ => format!("monitor     not running; last tick {}", r.monitor.last_tick.as_deref().unwrap_or("never")),
     });
+    lines.push(r.gateway.clone());
     lines.push(format!("state dir   {}{}", r.paths.state_dir, if r.paths.state_dir_exists { "" } else { " (missing)" }));
     lines.push(format!("state file  {}", r.paths.state_file));
     lines.push(format!("memory      {} ({} files)", r.paths.memory_dir, r.memory_files));

@@ -73,6 +73,8 @@ fn effective_configuration_shows_settings_but_never_secrets() {
     let doc: serde_json::Value = serde_json::from_str(&text).expect("one JSON document");
     assert_eq!(doc["config"]["context_threshold"], 75);
     assert_eq!(doc["config"]["feed_topic"], 466);
+    assert_eq!(doc["monitor"]["running"], false);
+    assert!(doc["gateway"].as_str().unwrap().contains("not probed yet"), "{}", doc["gateway"]);
     assert_eq!(doc["config"]["telegram_bot_token"], "set (from TELEGRAM_BOT_TOKEN)");
     assert!(!text.contains("AAFakeTelegram") && !text.contains("ThisIsAFakeMinimax"));
 }
