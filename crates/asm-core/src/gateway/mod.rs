@@ -277,6 +277,22 @@ impl<'a> Watch<'a> {
     }
 }
 
+/// One line for `health_check`: the incident phase and the last probe, from the state file
+/// (health_check never probes; `gateway_monitor` does).
+pub fn health_line(rt: &Runtime) -> String {
+    let state: GatewayState = match rt.state().section(SECTION) {
+        Ok(s) => s,
+        Err(e) => return format!("gateway     state unreadable: {e}"),
+    };
+    match state.history.last() {
+        None => "gateway     not probed yet (gateway_monitor.py)".to_string(),
+        Some(p) => {
+            let kind = serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            format!("gateway     {}, last probe {kind} at {} ({} ms)", state.incident.phase.name(), p.at.format("%Y-%m-%d %H:%M:%S UTC"), p.latency_ms)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,21 +343,5 @@ mod tests {
         assert_eq!(report.incident.phase, Phase::Healthy);
         assert_eq!(report.incident.attempts, 0);
         assert!(report.actions.iter().any(|a| a.contains("reset")), "{:?}", report.actions);
-    }
-}
-
-/// One line for `health_check`: the incident phase and the last probe, from the state file
-/// (health_check never probes; `gateway_monitor` does).
-pub fn health_line(rt: &Runtime) -> String {
-    let state: GatewayState = match rt.state().section(SECTION) {
-        Ok(s) => s,
-        Err(e) => return format!("gateway     state unreadable: {e}"),
-    };
-    match state.history.last() {
-        None => "gateway     not probed yet (gateway_monitor.py)".to_string(),
-        Some(p) => {
-            let kind = serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-            format!("gateway     {}, last probe {kind} at {} ({} ms)", state.incident.phase.name(), p.at.format("%Y-%m-%d %H:%M:%S UTC"), p.latency_ms)
-        }
     }
 }
