@@ -298,3 +298,53 @@ fn http_get(port: u16, path: &str) -> Option<(u16, Vec<u8>)> {
     let status = std::str::from_utf8(&response[..head_end]).ok()?.split_whitespace().nth(1)?.parse().ok()?;
     Some((status, response[head_end + 4..].to_vec()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{MockServer, Response};
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn env_is_the_isolation_set_and_set_env_replaces_or_adds() {
+        let mut world = ScratchOpenclaw::new("kit-env");
+        let get = |w: &ScratchOpenclaw, k: &str| w.env().into_iter().find(|(key, _)| key == k).map(|(_, v)| v);
+        assert_eq!(get(&world, "OPENCLAW_STATE_DIR"), Some(world.state().display().to_string()));
+        assert_eq!(get(&world, "OPENCLAW_GATEWAY_PORT"), Some(world.port().to_string()));
+        world.set_env("OPENCLAW_SKIP_CRON", "0").set_env("OPENCLAW_SKIP_CHANNELS", "1").remove_env("NO_COLOR");
+        assert_eq!(get(&world, "OPENCLAW_SKIP_CRON").as_deref(), Some("0"));
+        assert_eq!(get(&world, "OPENCLAW_SKIP_CHANNELS").as_deref(), Some("1"));
+        assert_eq!(get(&world, "NO_COLOR"), None);
+        assert_eq!(world.env().iter().filter(|(k, _)| k == "OPENCLAW_SKIP_CRON").count(), 1);
+        let argv = world.gateway_argv(&["--allow-unconfigured"]);
+        assert_eq!(argv[1..], ["gateway", "run", "--port", &world.port().to_string(), "--bind", "loopback", "--allow-unconfigured"]);
+    }
+
+    #[test]
+    fn http_get_reads_status_and_body() {
+        let server = MockServer::start(|req| match req.path.as_str() {
+            "/readyz" => Response::json(200, &serde_json::json!({"ready": true})),
+            _ => Response::json(503, &serde_json::json!({"ready": false})),
+        });
+        let (status, body) = http_get(server.port(), "/readyz").unwrap();
+        assert_eq!((status, serde_json::from_slice::<Value>(&body).unwrap()), (200, serde_json::json!({"ready": true})));
+        assert_eq!(http_get(server.port(), "/healthz").map(|(s, _)| s), Some(503));
+        assert_eq!(http_get(free_port(), "/healthz"), None);
+    }
+
+    #[test]
+    fn a_child_over_its_time_is_killed() {
+        let child = Command::new("sleep").arg("30").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        assert!(wait_with_timeout(child, Duration::from_millis(100)).unwrap_err().contains("timed out"));
+        let child = Command::new("echo").arg("hi").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+        assert_eq!(wait_with_timeout(child, Duration::from_secs(30)).unwrap().stdout, b"hi\n");
+    }
+
+    #[test]
+    fn drop_kills_processes_carrying_the_state_dir() {
+        let world = ScratchOpenclaw::new("kit-drop");
+        let mut leftover = Command::new("sleep").arg("60").env_clear().envs(world.env()).spawn().unwrap();
+        drop(world);
+        assert_eq!(leftover.wait().unwrap().signal(), Some(libc::SIGKILL));
+    }
+}
