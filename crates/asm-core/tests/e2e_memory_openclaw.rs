@@ -5,14 +5,12 @@
 //! Needs `openclaw` and `node` on PATH (`make e2e`). Every process started is killed by pid.
 
 use asm_core::env::Env;
-use asm_core::proc::{run, which, Cmd};
 use asm_core::session::{Platform, SessionInfo, TranscriptRef};
 use asm_core::Runtime;
-use asm_testkit::{MockServer, Request, Response, TempDir};
+use asm_testkit::openclaw::{require_tools, text, ScratchOpenclaw};
+use asm_testkit::{MockServer, Request, Response};
 use serde_json::{json, Value};
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const KEY: &str = "agent:main:asm-memory-e2e";
 const TOKEN: &str = "e2e-gateway-token-0123456789";
@@ -49,120 +47,30 @@ fn mock_provider() -> MockServer {
     })
 }
 
-struct Scratch {
-    dir: TempDir,
-    port: u16,
-    gateway: Option<Child>,
-}
-
-impl Scratch {
-    fn env(&self) -> Vec<(String, String)> {
-        let d = |p: &str| self.dir.join(p).display().to_string();
-        [
-            ("HOME", d("home")),
-            ("OPENCLAW_STATE_DIR", d("state")),
-            ("OPENCLAW_CONFIG_PATH", d("state/openclaw.json")),
-            ("OPENCLAW_OFFLINE", "1".into()),
-            ("OPENCLAW_NO_AUTO_UPDATE", "1".into()),
-            ("OPENCLAW_DISABLE_BONJOUR", "1".into()),
-            ("OPENCLAW_SKIP_CHANNELS", "1".into()),
-            ("OPENCLAW_SKIP_CRON", "1".into()),
-            ("OPENCLAW_GATEWAY_PORT", self.port.to_string()),
-            ("OPENCLAW_GATEWAY_TOKEN", TOKEN.into()),
-            ("NO_COLOR", "1".into()),
-            ("PATH", std::env::var("PATH").unwrap_or_default()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
-    }
-
-    fn openclaw(&self, args: &[&str]) -> asm_core::proc::Output {
-        let mut cmd = Cmd::new(std::iter::once("openclaw").chain(args.iter().copied())).timeout(Duration::from_secs(240)).cwd(self.dir.path());
-        for (k, v) in self.env() {
-            cmd = cmd.env(k, v);
-        }
-        run(&cmd).expect("run openclaw")
-    }
-
-    fn wait_ready(&self, within: Duration) -> bool {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            let ready = ureq::get(&format!("http://127.0.0.1:{}/readyz", self.port))
-                .timeout(Duration::from_secs(3))
-                .call()
-                .ok()
-                .and_then(|r| r.into_json::<Value>().ok())
-                .is_some_and(|v| v["ready"] == json!(true));
-            if ready {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(500));
-        }
-        false
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Some(child) = self.gateway.as_mut() {
-            asm_core::proc::kill_group(child.id() as i32, libc::SIGKILL);
-            let _ = child.wait();
-        }
-        // Workers the gateway spawned carry our scratch state dir in their environment.
-        let marker = format!("OPENCLAW_STATE_DIR={}", self.dir.join("state").display());
-        let Ok(procs) = std::fs::read_dir("/proc") else { return };
-        for pid in procs.filter_map(Result::ok).filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()) {
-            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            if environ.split(|b| *b == 0).any(|var| var == marker.as_bytes()) {
-                asm_core::proc::signal_pid(pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
 #[test]
 #[ignore = "e2e: run with make e2e"]
 fn real_openclaw_session_and_sessions_compact() {
-    let path = std::env::var("PATH").ok();
-    for tool in ["openclaw", "node"] {
-        assert!(which(tool, path.as_deref()).is_some(), "{tool} is not on PATH: run `make e2e` (tests/e2e/install-tools.sh)");
-    }
+    require_tools();
     let provider = mock_provider();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap();
-    let mut scratch = Scratch { dir: TempDir::new("e2e-mem-ocl"), port, gateway: None };
-    std::fs::create_dir_all(scratch.dir.join("home")).unwrap();
-    std::fs::create_dir_all(scratch.dir.join("state")).unwrap();
-    let config = json!({
-        "gateway": {"mode": "local", "port": port, "auth": {"token": TOKEN}},
+    let mut scratch = ScratchOpenclaw::new("e2e-mem-ocl");
+    scratch.set_env("OPENCLAW_SKIP_CHANNELS", "1").set_env("OPENCLAW_GATEWAY_TOKEN", TOKEN);
+    scratch.write_config(&json!({
+        "gateway": {"mode": "local", "port": scratch.port(), "auth": {"token": TOKEN}},
         "models": {"mode": "replace", "providers": {"mock": {
             "baseUrl": format!("{}/v1", provider.url()), "api": "openai-completions", "apiKey": "mock-key",
             "models": [{"id": "mock-1", "name": "Mock 1", "contextWindow": 32000, "maxTokens": 4096}]
         }}},
         "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}},
-        "logging": {"file": scratch.dir.join("openclaw.log").display().to_string()}
-    });
-    std::fs::write(scratch.dir.join("state/openclaw.json"), config.to_string()).unwrap();
-    let log = std::fs::File::create(scratch.dir.join("gateway.out")).unwrap();
-    let gateway = Command::new("openclaw")
-        .args(["gateway", "run", "--port", &port.to_string(), "--bind", "loopback"])
-        .env_clear()
-        .envs(scratch.env())
-        .current_dir(scratch.dir.path())
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .process_group(0)
-        .spawn()
-        .expect("start the gateway");
-    scratch.gateway = Some(gateway);
-    assert!(scratch.wait_ready(Duration::from_secs(120)), "gateway not ready; see {}", scratch.dir.join("gateway.out").display());
+        "logging": {"file": scratch.join("openclaw.log").display().to_string()}
+    }));
+    scratch.start_gateway(&[]);
+    assert!(scratch.wait_ready(Duration::from_secs(120)), "gateway not ready; see {}", scratch.log_path().display());
 
-    let out = scratch.openclaw(&["agent", "--session-key", KEY, "--message", "Please check src/main.rs and port 18789", "--json"]);
-    assert!(out.success(), "openclaw agent: {}\n{}\n{}", out.describe(), out.stdout_text(), out.stderr_text());
+    let out = scratch.openclaw_output(&["agent", "--session-key", KEY, "--message", "Please check src/main.rs and port 18789", "--json"]);
+    assert!(out.status.success(), "openclaw agent: {}\n{}\n{}", out.status, text(&out.stdout), text(&out.stderr));
     let answer: Value = serde_json::from_slice(&out.stdout).expect("agent JSON");
     let session_id = answer.pointer("/result/meta/agentMeta/sessionId").and_then(Value::as_str).expect("sessionId in the agent answer").to_string();
-    let db = scratch.dir.join("state/agents/main/agent/openclaw-agent.sqlite");
+    let db = scratch.join("state/agents/main/agent/openclaw-agent.sqlite");
     assert!(db.is_file());
 
     let mut pairs = scratch.env();

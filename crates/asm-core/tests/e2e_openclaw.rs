@@ -5,15 +5,13 @@
 
 use asm_core::env::Env;
 use asm_core::platform::openclaw;
-use asm_core::proc::{run, which, Cmd};
 use asm_core::session::TranscriptRef;
 use asm_core::Runtime;
-use asm_testkit::{MockServer, Request, Response, TempDir};
+use asm_testkit::openclaw::{require_tools, ScratchOpenclaw};
+use asm_testkit::{MockServer, Request, Response};
 use serde_json::{json, Value};
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 const TOPIC_KEY: &str = "agent:main:telegram:group:-1001234567890:topic:466";
 const PLAIN_KEY: &str = "agent:main:asm-e2e";
@@ -54,79 +52,15 @@ fn mock_provider(prompt_tokens_seen: Arc<Mutex<Vec<u64>>>) -> MockServer {
     })
 }
 
-struct Scratch {
-    dir: TempDir,
-}
-
-impl Scratch {
-    fn env(&self) -> Vec<(String, String)> {
-        let p = |rel: &str| self.dir.join(rel).to_string_lossy().into_owned();
-        vec![
-            ("HOME".into(), p("home")),
-            ("OPENCLAW_STATE_DIR".into(), p("state")),
-            ("OPENCLAW_CONFIG_PATH".into(), p("state/openclaw.json")),
-            ("OPENCLAW_OFFLINE".into(), "1".into()),
-            ("OPENCLAW_NO_AUTO_UPDATE".into(), "1".into()),
-            ("OPENCLAW_DISABLE_BONJOUR".into(), "1".into()),
-            ("OPENCLAW_SKIP_CRON".into(), "1".into()),
-            ("NO_COLOR".into(), "1".into()),
-        ]
-    }
-
-    fn openclaw(&self, args: &[&str]) -> Value {
-        let mut cmd = Cmd::new(std::iter::once("openclaw").chain(args.iter().copied())).timeout(Duration::from_secs(300)).cwd(self.dir.path());
-        for (k, v) in self.env() {
-            cmd = cmd.env(k, v);
-        }
-        for k in ["OPENCLAW_PROFILE", "OPENCLAW_HOME", "OPENCLAW_AGENT_DIR", "OPENCLAW_GATEWAY_URL", "OPENCLAW_GATEWAY_TOKEN"] {
-            cmd = cmd.env_remove(k);
-        }
-        let out = run(&cmd).expect("run openclaw");
-        assert!(out.success(), "openclaw {args:?}: {}\n{}", out.describe(), out.stderr_text());
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("openclaw {args:?} printed no JSON ({e}): {}", out.stdout_text()))
-    }
-
-    /// Every process still running with this scratch state dir in its environment: started
-    /// (indirectly) by this test, so ended by this test, by pid.
-    fn stop_leftovers(&self) {
-        let marker = format!("OPENCLAW_STATE_DIR={}", self.dir.join("state").display());
-        let Ok(procs) = std::fs::read_dir("/proc") else { return };
-        for pid in procs.filter_map(Result::ok).filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()) {
-            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            if environ.split(|b| *b == 0).any(|var| var == marker.as_bytes()) {
-                asm_core::proc::signal_pid(pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        self.stop_leftovers();
-    }
-}
-
-fn require_tools() {
-    let path = std::env::var("PATH").ok();
-    for tool in ["openclaw", "node"] {
-        assert!(
-            which(tool, path.as_deref()).is_some(),
-            "{tool} is not on PATH: run `make e2e`, or put $ASM_E2E_TOOLS/bin (e.g. /work/e2e-tools/bin) first on PATH"
-        );
-    }
-}
-
-fn write_config(state: &Path, provider_url: &str) {
-    std::fs::create_dir_all(state).unwrap();
-    let config = json!({
+fn write_config(scratch: &ScratchOpenclaw, provider_url: &str) {
+    scratch.write_config(&json!({
         "gateway": {"mode": "local"},
         "models": {"mode": "replace", "providers": {"mock": {
             "baseUrl": format!("{provider_url}/v1"), "api": "openai-completions", "apiKey": "mock-key",
             "models": [{"id": "mock-1", "name": "Mock 1", "contextWindow": 32000, "maxTokens": 4096}]
         }}},
         "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}}
-    });
-    std::fs::write(state.join("openclaw.json"), serde_json::to_vec_pretty(&config).unwrap()).unwrap();
+    }));
 }
 
 #[test]
@@ -135,8 +69,8 @@ fn discovery_matches_openclaw_sessions_json_for_real_sessions() {
     require_tools();
     let prompt_tokens_seen = Arc::new(Mutex::new(Vec::new()));
     let provider = mock_provider(prompt_tokens_seen.clone());
-    let scratch = Scratch { dir: TempDir::new("e2e-openclaw") };
-    write_config(&scratch.dir.join("state"), &provider.url());
+    let scratch = ScratchOpenclaw::new("e2e-openclaw");
+    write_config(&scratch, &provider.url());
 
     for (key, message) in [(TOPIC_KEY, "Hello from the ASM end-to-end test"), (PLAIN_KEY, "A second session, a longer first message to differ in size")] {
         let reply = scratch.openclaw(&["agent", "--local", "--session-key", key, "--message", message, "--json"]);
@@ -168,7 +102,7 @@ fn discovery_matches_openclaw_sessions_json_for_real_sessions() {
         // The number is the prompt size the provider reported on the wire.
         assert!(seen.contains(&ours.context_tokens.unwrap()), "{:?} not among {seen:?}", ours.context_tokens);
         assert_eq!(ours.compact_at_tokens, Some(24_000), "32k window, reserve 8k");
-        assert_eq!(ours.cwd.as_deref(), Some(scratch.dir.join("state/workspace").to_str().unwrap()));
+        assert_eq!(ours.cwd.as_deref(), Some(scratch.join("state/workspace").to_str().unwrap()));
         let Some(TranscriptRef::OpenclawSqlite { db, session_id }) = &ours.transcript else { panic!("transcript {:?}", ours.transcript) };
         let conn = openclaw::store_sqlite::open_read_only(db).unwrap();
         let events: i64 = conn.query_row("SELECT count(*) FROM transcript_events WHERE session_id = ?1", [session_id], |r| r.get(0)).unwrap();

@@ -1,6 +1,7 @@
 //! Test-only helpers shared by the crates' tests: private temp dirs that clean up after
 //! themselves, and a scriptable HTTP/1.1 server on loopback that stands in for the other
-//! side of a wire (Telegram Bot API, MiniMax, the OpenClaw gateway, model providers).
+//! side of a wire (Telegram Bot API, MiniMax, the OpenClaw gateway, model providers), and
+//! (`openclaw`) a scratch OpenClaw world for end-to-end tests.
 //! Only ever a dev-dependency.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -9,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+pub mod openclaw;
 
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct TempDir {

@@ -9,11 +9,11 @@
 //! topic) and post each switch to feed topic 466; a second run must not switch again. Every
 //! process started is stopped by pid, even when an assert fails.
 
-use asm_testkit::{MockServer, Request, Response, TempDir};
+use asm_testkit::openclaw::{self, text, ScratchOpenclaw};
+use asm_testkit::{MockServer, Request, Response};
 use serde_json::{json, Value};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -110,22 +110,25 @@ fn mock_bot_api(inbound: Arc<Mutex<Option<Value>>>) -> MockServer {
     })
 }
 
-/// The scratch HOME and state dir, and the gateway running in them. Dropping it stops the
-/// gateway's process group and anything else still carrying this state dir, by pid.
+/// The scratch OpenClaw world this test's gateway runs in, with ASM's view of it.
 struct Scratch {
-    dir: TempDir,
-    port: u16,
-    gateway: Option<Child>,
+    world: ScratchOpenclaw,
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = ScratchOpenclaw;
+
+    fn deref(&self) -> &ScratchOpenclaw {
+        &self.world
+    }
 }
 
 impl Scratch {
     fn new(provider: &MockServer, bot_api: &MockServer) -> Scratch {
-        let dir = TempDir::new("e2e-flow");
-        std::fs::create_dir_all(dir.join("home")).unwrap();
-        std::fs::create_dir_all(dir.join("state")).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap();
-        let config = json!({
-            "gateway": {"mode": "local", "port": port, "bind": "loopback", "auth": {"mode": "token", "token": GATEWAY_TOKEN}},
+        let mut world = ScratchOpenclaw::new("e2e-flow");
+        world.set_env("OPENCLAW_GATEWAY_TOKEN", GATEWAY_TOKEN);
+        world.write_config(&json!({
+            "gateway": {"mode": "local", "port": world.port(), "bind": "loopback", "auth": {"mode": "token", "token": GATEWAY_TOKEN}},
             "models": {"mode": "replace", "providers": {"mock": {
                 "baseUrl": format!("{}/v1", provider.url()), "api": "openai-completions", "apiKey": "mock-key",
                 "models": [{"id": "mock-1", "name": "Mock 1", "contextWindow": WINDOW, "maxTokens": 4096}]
@@ -135,35 +138,9 @@ impl Scratch {
             "agents": {"defaults": {"model": {"primary": "mock/mock-1"}, "compaction": {"memoryFlush": {"enabled": false}}}},
             // The owner (USER_ID) talks to the bot in the forum without mentioning it.
             "channels": {"telegram": {"botToken": BOT_TOKEN, "apiRoot": bot_api.url(), "allowFrom": [USER_ID.to_string()], "groups": {CHAT: {"requireMention": false}}}},
-            "logging": {"file": dir.join("openclaw.log").display().to_string()}
-        });
-        std::fs::write(dir.join("state/openclaw.json"), serde_json::to_vec_pretty(&config).unwrap()).unwrap();
-        Scratch { dir, port, gateway: None }
-    }
-
-    fn state(&self) -> PathBuf {
-        self.dir.join("state")
-    }
-
-    /// OpenClaw's isolation variables (reference openclaw.md §8).
-    fn env(&self) -> Vec<(String, String)> {
-        let d = |p: &str| self.dir.join(p).display().to_string();
-        [
-            ("HOME", d("home")),
-            ("OPENCLAW_STATE_DIR", d("state")),
-            ("OPENCLAW_CONFIG_PATH", d("state/openclaw.json")),
-            ("OPENCLAW_OFFLINE", "1".into()),
-            ("OPENCLAW_NO_AUTO_UPDATE", "1".into()),
-            ("OPENCLAW_DISABLE_BONJOUR", "1".into()),
-            ("OPENCLAW_SKIP_CRON", "1".into()),
-            ("OPENCLAW_GATEWAY_PORT", self.port.to_string()),
-            ("OPENCLAW_GATEWAY_TOKEN", GATEWAY_TOKEN.into()),
-            ("NO_COLOR", "1".into()),
-            ("PATH", std::env::var("PATH").unwrap_or_default()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+            "logging": {"file": world.join("openclaw.log").display().to_string()}
+        }));
+        Scratch { world }
     }
 
     /// ASM's configuration for this scratch world: feed topic 466 in the group, notifications
@@ -175,7 +152,7 @@ impl Scratch {
                 ("ASM_FEED_CHAT_ID", CHAT.to_string()),
                 ("ASM_FEED_TOPIC", FEED_TOPIC.to_string()),
                 ("ASM_NOTIFY_BACKEND", "openclaw".into()),
-                ("ASM_GATEWAY_URL", format!("http://127.0.0.1:{}", self.port)),
+                ("ASM_GATEWAY_URL", format!("http://127.0.0.1:{}", self.port())),
                 ("ASM_REPAIR", "0".into()),
                 ("ASM_LOG_LEVEL", "debug".into()),
             ]
@@ -185,47 +162,12 @@ impl Scratch {
     }
 
     fn start_gateway(&mut self) {
-        let log = std::fs::File::create(self.dir.join("gateway.out")).unwrap();
-        let child = Command::new("openclaw")
-            .args(["gateway", "run", "--port", &self.port.to_string(), "--bind", "loopback"])
-            .env_clear()
-            .envs(self.env())
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .process_group(0)
-            .spawn()
-            .expect("start `openclaw gateway run`");
-        self.gateway = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while !self.ready() {
-            assert!(Instant::now() < deadline, "the gateway was not ready within 120 s:\n{}", self.gateway_log());
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-
-    fn ready(&self) -> bool {
-        ureq::get(&format!("http://127.0.0.1:{}/readyz", self.port))
-            .timeout(Duration::from_secs(3))
-            .call()
-            .ok()
-            .and_then(|r| r.into_json::<Value>().ok())
-            .is_some_and(|v| v["ready"] == json!(true))
-    }
-
-    fn gateway_log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("gateway.out")).unwrap_or_default()
-    }
-
-    fn openclaw(&self, args: &[&str]) -> Value {
-        let out = Command::new("openclaw").args(args).env_clear().envs(self.env()).current_dir(self.dir.path()).stdin(Stdio::null()).output().unwrap();
-        assert!(out.status.success(), "openclaw {args:?}: {}\n{}\n{}", out.status, text(&out.stdout), text(&out.stderr));
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("openclaw {args:?} printed no JSON ({e}): {}", text(&out.stdout)))
+        self.world.start_gateway(&[]);
+        assert!(self.wait_ready(Duration::from_secs(120)), "the gateway was not ready within 120 s:\n{}", self.gateway_log());
     }
 
     fn asm(&self, program: &Path, args: &[&str]) -> Output {
-        Command::new(program).args(args).env_clear().envs(self.asm_env()).current_dir(self.dir.path()).stdin(Stdio::null()).output().unwrap()
+        Command::new(program).args(args).env_clear().envs(self.asm_env()).current_dir(self.dir()).stdin(Stdio::null()).output().unwrap()
     }
 
     fn state_file(&self) -> Value {
@@ -242,42 +184,8 @@ impl Scratch {
     }
 }
 
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Some(child) = self.gateway.as_mut() {
-            let pid = child.id() as i32;
-            asm_core::proc::kill_group(pid, libc::SIGTERM);
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            asm_core::proc::kill_group(pid, libc::SIGKILL);
-            let _ = child.wait();
-        }
-        // Workers the gateway or a CLI run left behind carry our scratch state dir.
-        let marker = format!("OPENCLAW_STATE_DIR={}", self.state().display());
-        let Ok(procs) = std::fs::read_dir("/proc") else { return };
-        for pid in procs.filter_map(Result::ok).filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok()) {
-            let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-            if environ.split(|b| *b == 0).any(|var| var == marker.as_bytes()) {
-                asm_core::proc::signal_pid(pid, libc::SIGKILL);
-            }
-        }
-    }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 fn require_tools() -> PathBuf {
-    let path = std::env::var("PATH").ok();
-    for tool in ["openclaw", "node"] {
-        assert!(
-            asm_core::proc::which(tool, path.as_deref()).is_some(),
-            "{tool} is not on PATH: run `make e2e`, or put $ASM_E2E_TOOLS/bin (e.g. /work/e2e-tools/bin) first on PATH"
-        );
-    }
+    openclaw::require_tools();
     let bin_dir = Path::new(MONITOR).parent().unwrap().to_path_buf();
     for sibling in ["asm_session_manager", "asm_memory_manager", "asm_gateway_monitor", "asm_health_check"] {
         assert!(bin_dir.join(sibling).is_file(), "{sibling} is not built next to asm_monitor: run `cargo build --workspace --bins` first (make e2e does)");
