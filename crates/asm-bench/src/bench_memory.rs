@@ -57,22 +57,15 @@ fn run_in(root: &Path) -> Result<String, String> {
 
 fn session_info(path: std::path::PathBuf) -> SessionInfo {
     SessionInfo {
-        platform: Platform::ClaudeCode,
-        session_id: SESSION_ID.into(),
-        key: None,
-        title: None,
         cwd: Some("/bench/project".into()),
         model: Some("claude-sonnet-4-5".into()),
         context_tokens: Some(160_000),
         context_window: Some(200_000),
         context_percent: Some(80.0),
         compact_at_tokens: Some(167_000),
-        estimated: false,
-        live: None,
-        updated_at: None,
         source: path.display().to_string(),
-        children: vec![],
         transcript: Some(TranscriptRef::ClaudeCodeJsonl { path }),
+        ..SessionInfo::bare(Platform::ClaudeCode, SESSION_ID)
     }
 }
 

@@ -74,6 +74,29 @@ pub struct SessionInfo {
 }
 
 impl SessionInfo {
+    /// A session known only by its platform and id: nothing measured, nothing known about it.
+    /// Fill in what is known with struct-update syntax.
+    pub fn bare(platform: Platform, session_id: impl Into<String>) -> SessionInfo {
+        SessionInfo {
+            platform,
+            session_id: session_id.into(),
+            key: None,
+            title: None,
+            cwd: None,
+            model: None,
+            context_tokens: None,
+            context_window: None,
+            context_percent: None,
+            compact_at_tokens: None,
+            estimated: false,
+            live: None,
+            updated_at: None,
+            source: String::new(),
+            children: Vec::new(),
+            transcript: None,
+        }
+    }
+
     /// 100 × tokens / window rounded to one decimal, or None when either is unknown.
     pub fn percent_of(tokens: Option<u64>, window: Option<u64>) -> Option<f64> {
         match (tokens, window) {

@@ -127,22 +127,12 @@ fn real_claude_code_transcript_and_compact_summary() {
 
     let rt = Runtime::from_env(Env::from_pairs(pairs)).unwrap();
     let info = SessionInfo {
-        platform: Platform::ClaudeCode,
-        session_id: id.clone(),
-        key: None,
-        title: None,
         cwd: Some(std::fs::canonicalize(&project).unwrap().display().to_string()),
         model: Some("claude-sonnet-4-5".into()),
-        context_tokens: None,
-        context_window: None,
-        context_percent: None,
-        compact_at_tokens: None,
-        estimated: false,
         live: Some(false),
-        updated_at: None,
         source: transcript.display().to_string(),
-        children: vec![],
         transcript: Some(TranscriptRef::ClaudeCodeJsonl { path: transcript }),
+        ..SessionInfo::bare(Platform::ClaudeCode, id.clone())
     };
     let record = asm_core::memory::extract(&rt, &info).unwrap();
     assert_eq!(record.summary.mode, "platform");

@@ -78,22 +78,12 @@ fn real_openclaw_session_and_sessions_compact() {
     pairs.push(("ASM_SUMMARY_TIMEOUT".into(), "180".into()));
     let rt = Runtime::from_env(Env::from_pairs(pairs)).unwrap();
     let info = SessionInfo {
-        platform: Platform::Openclaw,
-        session_id: session_id.clone(),
         key: Some(KEY.into()),
-        title: None,
-        cwd: None,
         model: Some("mock-1".into()),
-        context_tokens: None,
         context_window: Some(32_000),
-        context_percent: None,
-        compact_at_tokens: None,
-        estimated: false,
-        live: None,
-        updated_at: None,
         source: db.display().to_string(),
-        children: vec![],
         transcript: Some(TranscriptRef::OpenclawSqlite { db, session_id: session_id.clone() }),
+        ..SessionInfo::bare(Platform::Openclaw, session_id.clone())
     };
     let record = asm_core::memory::extract(&rt, &info).unwrap();
     assert_eq!(record.summary.fallback_reason, None, "sessions.compact worked");

@@ -140,22 +140,11 @@ fn real_opencode_session_and_serve_summarize() {
     let pairs = scratch.env(&[("ASM_SUMMARY_MODE", "platform".into()), ("ASM_OPENCODE_URL", url.clone()), ("ASM_SUMMARY_TIMEOUT", "120".into())]);
     let rt = Runtime::from_env(Env::from_pairs(pairs)).unwrap();
     let info = SessionInfo {
-        platform: Platform::Opencode,
-        session_id: id.clone(),
-        key: None,
-        title: None,
         cwd: Some(std::fs::canonicalize(&project).unwrap().display().to_string()),
         model: Some("mock/mock-model".into()),
-        context_tokens: None,
-        context_window: None,
-        context_percent: None,
-        compact_at_tokens: None,
-        estimated: false,
-        live: None,
-        updated_at: None,
         source: db.display().to_string(),
-        children: vec![],
         transcript: Some(TranscriptRef::OpencodeSqlite { db: db.clone(), session_id: id.clone() }),
+        ..SessionInfo::bare(Platform::Opencode, id.clone())
     };
     let record = asm_core::memory::extract(&rt, &info).unwrap();
     assert_eq!(record.summary.fallback_reason, None, "summarize through opencode serve worked");

@@ -160,24 +160,7 @@ impl World {
 }
 
 fn session(platform: Platform, id: &str, transcript: TranscriptRef) -> SessionInfo {
-    SessionInfo {
-        platform,
-        session_id: id.into(),
-        key: None,
-        title: None,
-        cwd: None,
-        model: None,
-        context_tokens: None,
-        context_window: None,
-        context_percent: None,
-        compact_at_tokens: None,
-        estimated: false,
-        live: None,
-        updated_at: None,
-        source: String::new(),
-        children: vec![],
-        transcript: Some(transcript),
-    }
+    SessionInfo { transcript: Some(transcript), ..SessionInfo::bare(platform, id) }
 }
 
 fn stdout(out: &Output) -> String {

@@ -231,24 +231,7 @@ mod tests {
     }
 
     fn session(platform: Platform, id: &str, key: Option<&str>) -> SessionInfo {
-        SessionInfo {
-            platform,
-            session_id: id.into(),
-            key: key.map(str::to_string),
-            title: None,
-            cwd: Some("/tmp/ocfx/demo".into()),
-            model: None,
-            context_tokens: None,
-            context_window: None,
-            context_percent: None,
-            compact_at_tokens: None,
-            estimated: false,
-            live: None,
-            updated_at: None,
-            source: String::new(),
-            children: vec![],
-            transcript: None,
-        }
+        SessionInfo { key: key.map(str::to_string), cwd: Some("/tmp/ocfx/demo".into()), ..SessionInfo::bare(platform, id) }
     }
 
     fn fake_tool(dir: &std::path::Path, name: &str, script: &str) {

@@ -17,22 +17,11 @@ fn runtime(home: &Path, extra: &[(&str, &str)]) -> Runtime {
 
 pub(crate) fn info(platform: Platform, id: &str, transcript: TranscriptRef) -> SessionInfo {
     SessionInfo {
-        platform,
-        session_id: id.into(),
-        key: None,
-        title: None,
-        cwd: None,
-        model: None,
         context_tokens: Some(160_000),
         context_window: Some(200_000),
         context_percent: Some(80.0),
-        compact_at_tokens: None,
-        estimated: false,
-        live: None,
-        updated_at: None,
-        source: String::new(),
-        children: vec![],
         transcript: Some(transcript),
+        ..SessionInfo::bare(platform, id)
     }
 }
 

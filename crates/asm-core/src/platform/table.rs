@@ -127,22 +127,15 @@ mod tests {
 
     fn session(id: &str, pct: Option<f64>) -> SessionInfo {
         SessionInfo {
-            platform: Platform::ClaudeCode,
-            session_id: id.into(),
-            key: None,
             title: Some("fix the parser".into()),
-            cwd: None,
             model: Some("claude-sonnet-4-5".into()),
             context_tokens: Some(150_000),
             context_window: Some(200_000),
             context_percent: pct,
             compact_at_tokens: Some(167_000),
-            estimated: false,
             live: Some(true),
-            updated_at: None,
             source: "/x.jsonl".into(),
-            children: vec![],
-            transcript: None,
+            ..SessionInfo::bare(Platform::ClaudeCode, id)
         }
     }
 

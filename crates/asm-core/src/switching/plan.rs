@@ -84,22 +84,10 @@ mod tests {
 
     fn session(platform: Platform, id: &str, pct: Option<f64>, estimated: bool) -> SessionInfo {
         SessionInfo {
-            platform,
-            session_id: id.into(),
             key: (platform == Platform::Openclaw).then(|| format!("agent:main:telegram:group:-100:topic:{id}")),
-            title: None,
-            cwd: None,
-            model: None,
-            context_tokens: None,
-            context_window: None,
             context_percent: pct,
-            compact_at_tokens: None,
             estimated,
-            live: None,
-            updated_at: None,
-            source: String::new(),
-            children: vec![],
-            transcript: None,
+            ..SessionInfo::bare(platform, id)
         }
     }
 

@@ -430,22 +430,5 @@ fn duplicates_across_config_dirs_keep_the_newest() {
 }
 
 fn sample(id: &str) -> SessionInfo {
-    SessionInfo {
-        platform: Platform::ClaudeCode,
-        session_id: id.into(),
-        key: None,
-        title: None,
-        cwd: None,
-        model: None,
-        context_tokens: None,
-        context_window: None,
-        context_percent: None,
-        compact_at_tokens: None,
-        estimated: false,
-        live: None,
-        updated_at: Some(Utc::now()),
-        source: "x".into(),
-        children: Vec::new(),
-        transcript: None,
-    }
+    SessionInfo { updated_at: Some(Utc::now()), source: "x".into(), children: Vec::new(), ..SessionInfo::bare(Platform::ClaudeCode, id) }
 }
