@@ -33,6 +33,12 @@ pub fn report(tool: &str, e: &Error) -> i32 {
     e.exit_code()
 }
 
+/// Says in one line on stderr what problem a run found (the reason behind exit 1), so a
+/// caller that only sees stderr, such as the monitor, can tell why.
+pub fn report_problem(tool: &str, line: &str) {
+    eprintln!("asm_{tool}: problem: {}", crate::redact::redact(line).replace('\n', " "));
+}
+
 /// Prints exactly one JSON document on stdout, with every string redacted.
 pub fn print_json<T: Serialize>(doc: &T) -> crate::Result<()> {
     let mut value = serde_json::to_value(doc).map_err(|e| Error::Failed(format!("cannot encode output: {e}")))?;

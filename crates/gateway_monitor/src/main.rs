@@ -49,6 +49,9 @@ fn run(args: Args) -> asm_core::Result<i32> {
         watch.check()?
     };
     print(args.json, &report, &report.text())?;
+    if !report.healthy {
+        cli::report_problem("gateway_monitor", &format!("gateway {} at {}: {}", report.phase, report.url, report.probe.detail));
+    }
     Ok(exit_code(report.healthy))
 }
 
