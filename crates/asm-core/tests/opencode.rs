@@ -47,8 +47,7 @@ impl Home {
 
     /// The fixture database, as OpenCode 1.18.33 left it, in WAL mode as OpenCode keeps it.
     fn fixture_db(&self) -> Connection {
-        let conn = Connection::open(self.db_path()).unwrap();
-        conn.execute_batch(&std::fs::read_to_string(fixture("v1.18.33/opencode.db.dump.sql")).unwrap()).unwrap();
+        let conn = asm_testkit::opencode::fixture_db(&self.db_path());
         conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(())).unwrap();
         conn
     }
@@ -143,21 +142,7 @@ fn v2_session_message_rows_are_measured() {
         ],
     )
     .unwrap();
-    for m in rows["session_message"].as_array().unwrap() {
-        conn.execute(
-            "INSERT INTO session_message (id, session_id, type, seq, time_created, time_updated, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            rusqlite::params![
-                m["id"].as_str(),
-                m["session_id"].as_str(),
-                m["type"].as_str(),
-                m["seq"].as_i64(),
-                m["time_created"].as_i64(),
-                m["time_updated"].as_i64(),
-                m["data"].to_string()
-            ],
-        )
-        .unwrap();
-    }
+    asm_testkit::opencode::insert_v2_messages(&conn, &rows);
     drop(conn);
     let list = home.discover();
     let v2 = session(&list, "ses_df4beb783ffea43OKmAfH6jrHn");
@@ -574,8 +559,7 @@ fn rows_left_only_in_the_wal_of_a_crashed_opencode_are_read() {
     let home = Home::new("oc-crashwal");
     let writer_dir = home.tmp.join("live");
     std::fs::create_dir_all(&writer_dir).unwrap();
-    let writer = Connection::open(writer_dir.join("opencode.db")).unwrap();
-    writer.execute_batch(&std::fs::read_to_string(fixture("v1.18.33/opencode.db.dump.sql")).unwrap()).unwrap();
+    let writer = asm_testkit::opencode::fixture_db(&writer_dir.join("opencode.db"));
     writer.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(())).unwrap();
     writer.execute_batch("PRAGMA wal_autocheckpoint=0;").unwrap();
     writer.execute(&format!("UPDATE session SET title = 'only in the WAL' WHERE id = '{A}'"), []).unwrap();

@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub mod openclaw;
+pub mod opencode;
 
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct TempDir {

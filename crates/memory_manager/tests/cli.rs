@@ -93,8 +93,7 @@ impl World {
         let dir = self.data().join("opencode");
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("opencode.db");
-        let dump = std::fs::read_to_string(fixtures_dir().join("opencode/v1.18.33/opencode.db.dump.sql")).unwrap();
-        rusqlite::Connection::open(&db).unwrap().execute_batch(&dump).unwrap();
+        asm_testkit::opencode::fixture_db(&db);
         db
     }
 

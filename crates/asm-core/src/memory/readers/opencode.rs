@@ -237,10 +237,8 @@ pub(crate) mod tests {
 
     /// A real OpenCode 1.18.33 database built from the fixture's SQL dump.
     pub fn fixture_db(dir: &Path) -> PathBuf {
-        let dump = std::fs::read_to_string(asm_testkit::fixtures_dir().join("opencode/v1.18.33/opencode.db.dump.sql")).unwrap();
         let db = dir.join("opencode.db");
-        let conn = rusqlite::Connection::open(&db).unwrap();
-        conn.execute_batch(&dump).unwrap();
+        asm_testkit::opencode::fixture_db(&db);
         db
     }
 
@@ -269,25 +267,9 @@ pub(crate) mod tests {
     fn v2_rows_are_read_when_message_has_none() {
         let dir = asm_testkit::TempDir::new("oc-v2");
         let db = fixture_db(dir.path());
-        let rows: Value =
-            serde_json::from_str(&std::fs::read_to_string(asm_testkit::fixtures_dir().join("opencode/v1.18.33/v2-api/db-rows.json")).unwrap()).unwrap();
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch("PRAGMA foreign_keys=OFF").unwrap();
-        for row in rows["session_message"].as_array().unwrap() {
-            conn.execute(
-                "INSERT INTO session_message (id, session_id, type, seq, time_created, time_updated, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                rusqlite::params![
-                    row["id"].as_str(),
-                    row["session_id"].as_str(),
-                    row["type"].as_str(),
-                    row["seq"].as_i64(),
-                    row["time_created"].as_i64(),
-                    row["time_updated"].as_i64(),
-                    row["data"].to_string()
-                ],
-            )
-            .unwrap();
-        }
+        asm_testkit::opencode::insert_v2_messages(&conn, &asm_testkit::opencode::v2_rows());
         drop(conn);
         let (events, _) = collect(|sink| read_sqlite(&db, "ses_df4beb783ffea43OKmAfH6jrHn", sink));
         assert!(events.contains(&TranscriptEvent::UserText { text: "v2 hello".into(), at: Some("1795485161213".into()) }));
