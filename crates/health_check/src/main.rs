@@ -62,23 +62,7 @@ fn notify_test(rt: &Runtime, text: Option<&str>, json: bool) -> asm_core::Result
     if json {
         cli::print_json(&report)?;
     } else {
-        let mut lines = vec![
-            format!("backend   {} ({})", report.backend, report.backend_reason),
-            format!("chat      {} ({})", report.chat.as_deref().unwrap_or("-"), report.chat_source),
-            format!("topic     {}{}", report.topic, if report.topic == 1 { " (General)" } else { "" }),
-        ];
-        if report.earlier_delivered > 0 {
-            lines.push(format!("delivered {} queued message(s) first", report.earlier_delivered));
-        }
-        match (&report.answer, &report.error) {
-            (Some(answer), _) if report.delivered => lines.push(format!("delivered: {answer}")),
-            (_, Some(error)) => lines.push(format!("NOT delivered: {error}")),
-            _ => lines.push(if report.delivered { "delivered".into() } else { "NOT delivered".into() }),
-        }
-        if report.pending_left > 0 {
-            lines.push(format!("{} message(s) still queued in the outbox", report.pending_left));
-        }
-        cli::print_text(&lines.join("\n"));
+        cli::print_text(&report.text());
     }
     Ok(if report.delivered { cli::EXIT_OK } else { cli::EXIT_PROBLEM })
 }

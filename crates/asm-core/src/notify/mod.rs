@@ -234,6 +234,29 @@ pub struct TestReport {
     pub pending_left: usize,
 }
 
+impl TestReport {
+    /// The report as lines for people.
+    pub fn text(&self) -> String {
+        let mut lines = vec![
+            format!("backend   {} ({})", self.backend, self.backend_reason),
+            format!("chat      {} ({})", self.chat.as_deref().unwrap_or("-"), self.chat_source),
+            format!("topic     {}{}", self.topic, if self.topic == 1 { " (General)" } else { "" }),
+        ];
+        if self.earlier_delivered > 0 {
+            lines.push(format!("delivered {} queued message(s) first", self.earlier_delivered));
+        }
+        match (&self.answer, &self.error) {
+            (Some(answer), _) if self.delivered => lines.push(format!("delivered: {answer}")),
+            (_, Some(error)) => lines.push(format!("NOT delivered: {error}")),
+            _ => lines.push(if self.delivered { "delivered".into() } else { "NOT delivered".into() }),
+        }
+        if self.pending_left > 0 {
+            lines.push(format!("{} message(s) still queued in the outbox", self.pending_left));
+        }
+        lines.join("\n")
+    }
+}
+
 /// The notification part of the health report.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct NotifyHealth {
