@@ -3,7 +3,7 @@
 //! lines, a compaction), extracted end to end; reports wall time and peak RSS.
 
 use asm_core::env::Env;
-use asm_core::session::{Platform, SessionInfo, TranscriptRef};
+use asm_core::session::{Platform, SessionInfo, StoreKind, TranscriptRef};
 use asm_core::Runtime;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -64,7 +64,7 @@ fn session_info(path: std::path::PathBuf) -> SessionInfo {
         context_percent: Some(80.0),
         compact_at_tokens: Some(167_000),
         source: path.display().to_string(),
-        transcript: Some(TranscriptRef::ClaudeCodeJsonl { path }),
+        transcript: Some(TranscriptRef::new(StoreKind::JsonlFile, path, SESSION_ID)),
         ..SessionInfo::bare(Platform::ClaudeCode, SESSION_ID)
     }
 }
@@ -183,7 +183,9 @@ mod tests {
         let bytes = generate(&path, 300_000).unwrap();
         assert!(bytes >= 300_000);
         let mut events = 0;
-        asm_core::memory::readers::read(&TranscriptRef::ClaudeCodeJsonl { path: path.clone() }, &mut |_| events += 1).unwrap();
+        asm_core::platform::adapter(Platform::ClaudeCode)
+            .read_events(&TranscriptRef::new(StoreKind::JsonlFile, path.clone(), "bench"), &mut |_| events += 1)
+            .unwrap();
         assert!(events > 10);
         std::fs::remove_dir_all(&tmp).unwrap();
     }

@@ -118,7 +118,7 @@ impl Writer<'_> {
         // The cumulative billing columns OpenCode keeps (never the context).
         self.tx.execute(
             "UPDATE session SET tokens_input = ?2, tokens_output = ?3, tokens_cache_read = ?4, time_updated = ?5 WHERE id = ?1",
-            params![id, last_tokens * turns as u64, 42 * turns as u64, last_tokens / 2, now],
+            params![id, (last_tokens * turns as u64) as i64, (42 * turns as u64) as i64, (last_tokens / 2) as i64, now],
         )?;
         Ok(id)
     }
@@ -193,7 +193,7 @@ mod tests {
         assert!(bytes > 30 * 20_000 / 2, "{bytes}");
         let env = asm_core::env::Env::from_pairs([("HOME", root.to_str().unwrap())]);
         let rt = asm_core::Runtime::from_env(env).unwrap();
-        let list = asm_core::platform::opencode::discover(&rt);
+        let list = asm_core::platform::opencode::discover::discover(&rt);
         assert!(list.errors.is_empty(), "{:?}", list.errors);
         assert_eq!(list.sessions.len(), 30);
         assert!(list.sessions.iter().all(|s| !s.estimated && s.context_window == Some(200_000) && s.compact_at_tokens == Some(192_000)));

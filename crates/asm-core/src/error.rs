@@ -23,12 +23,31 @@ pub enum Error {
     Gateway(#[from] crate::gateway::GatewayError),
     #[error(transparent)]
     Memory(#[from] crate::memory::MemoryError),
+    #[error(transparent)]
+    Quota(#[from] crate::quota::QuotaError),
+    #[error(transparent)]
+    Monitor(#[from] crate::monitor::MonitorError),
+    #[error(transparent)]
+    PidFile(#[from] crate::monitor::pidfile::PidFileError),
+    #[error(transparent)]
+    Daemon(#[from] crate::monitor::daemon::DaemonError),
+    #[error(transparent)]
+    Switching(#[from] crate::switching::SwitchingError),
     /// The command line asked for something that does not fit (exit 2).
     #[error("{0}")]
     Usage(String),
     /// Work ran and found a problem or failed; the message says which (exit 1).
     #[error("{0}")]
     Failed(String),
+}
+
+impl From<crate::runtime::RuntimeError> for Error {
+    fn from(e: crate::runtime::RuntimeError) -> Error {
+        match e {
+            crate::runtime::RuntimeError::Config(e) => Error::Config(e),
+            crate::runtime::RuntimeError::Paths(e) => Error::Paths(e),
+        }
+    }
 }
 
 impl Error {

@@ -76,7 +76,7 @@ pub fn report(rt: &Runtime) -> HealthReport {
     }
     let memory_files =
         std::fs::read_dir(p.memory_dir()).map(|d| d.filter_map(Result::ok).filter(|e| e.path().extension().is_some_and(|x| x == "json")).count()).unwrap_or(0);
-    let monitor = monitor_view(rt, &state);
+    let monitor = monitor_view(rt);
     let notify = crate::notify::health(rt);
     warnings.extend(notify.warnings.iter().cloned());
     HealthReport {
@@ -106,10 +106,11 @@ pub fn report(rt: &Runtime) -> HealthReport {
 }
 
 /// A monitor runs when the pid in its pid file is alive and is an asm_monitor.
-fn monitor_view(rt: &Runtime, state: &Value) -> MonitorView {
+fn monitor_view(rt: &Runtime) -> MonitorView {
     let pid = std::fs::read_to_string(rt.paths.monitor_pid_file()).ok().and_then(|s| s.trim().parse::<i32>().ok());
     let running = pid.is_some_and(|p| proc::pid_alive(p) && proc::pid_cmdline(p).is_some_and(|c| c.contains("asm_monitor")));
-    let last_tick = state.get("monitor").and_then(|m| m.get("last_tick")).and_then(Value::as_str).map(str::to_string);
+    let section: crate::monitor::MonitorState = rt.state().section().unwrap_or_default();
+    let last_tick = section.last_tick.map(|t| t.to_rfc3339());
     MonitorView { running, pid: pid.filter(|_| running), last_tick }
 }
 

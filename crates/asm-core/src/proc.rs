@@ -3,6 +3,10 @@
 //! Used for platform CLIs (`openclaw`, `claude`, `opencode`), user hooks (ASM_PAUSE_CMD, ...)
 //! and the monitor's own children.
 
+use nix::errno::Errno;
+pub use nix::sys::signal::Signal;
+use nix::sys::signal::{kill, killpg};
+use nix::unistd::Pid;
 use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -69,6 +73,15 @@ impl Cmd {
         self
     }
 
+    /// The child sees the environment ASM was given (the process's own, except in tests that
+    /// inject one); variables set with [`Cmd::env`] afterwards win.
+    pub fn with_env_of(mut self, env: &crate::env::Env) -> Self {
+        let own = std::mem::take(&mut self.env);
+        self.env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        self.env.extend(own);
+        self
+    }
+
     /// The command as one line for logs (redacted by the logger like every line).
     pub fn display(&self) -> String {
         self.argv.iter().map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }).collect::<Vec<_>>().join(" ")
@@ -107,6 +120,18 @@ impl Output {
             (_, None, Some(s)) => format!("killed by signal {s}"),
             _ => "ended without a status".into(),
         }
+    }
+}
+
+/// One line saying why a child failed: how it ended, and its first non-empty line of output.
+pub fn failure_line(program: &str, out: &Output) -> String {
+    let stderr = out.stderr_text();
+    let stdout = out.stdout_text();
+    let detail = stderr.lines().chain(stdout.lines()).map(str::trim).find(|l| !l.is_empty()).unwrap_or_default();
+    if detail.is_empty() {
+        format!("{program} {}", out.describe())
+    } else {
+        format!("{program} {}: {detail}", out.describe())
     }
 }
 
@@ -167,7 +192,7 @@ fn wait_with_deadline(child: &mut Child, timeout: Duration) -> (Option<std::proc
         match child.try_wait() {
             Ok(Some(status)) => return (Some(status), false),
             Ok(None) if Instant::now() >= deadline => {
-                kill_group(child.id() as i32, libc::SIGKILL);
+                kill_group(child.id() as i32, Signal::SIGKILL);
                 return (child.wait().ok(), true);
             }
             Ok(None) => {
@@ -180,23 +205,19 @@ fn wait_with_deadline(child: &mut Child, timeout: Duration) -> (Option<std::proc
 }
 
 /// Sends `signal` to a whole process group.
-pub fn kill_group(pgid: i32, signal: i32) {
-    // SAFETY: kill(2) with a negative pid targets a process group; no memory is touched.
-    unsafe {
-        libc::kill(-pgid, signal);
-    }
+pub fn kill_group(pgid: i32, signal: Signal) {
+    let _ = killpg(Pid::from_raw(pgid), signal);
 }
 
 /// Sends `signal` to one process; false when it does not exist (or is not ours).
-pub fn signal_pid(pid: i32, signal: i32) -> bool {
-    // SAFETY: plain kill(2).
-    unsafe { libc::kill(pid, signal) == 0 }
+pub fn signal_pid(pid: i32, signal: Signal) -> bool {
+    pid > 0 && kill(Pid::from_raw(pid), signal).is_ok()
 }
 
-/// Whether a process with this pid exists (signal 0 probes without sending anything).
+/// Whether a process with this pid exists (signal 0 probes without sending anything; EPERM
+/// means it exists and belongs to someone else).
 pub fn pid_alive(pid: i32) -> bool {
-    // SAFETY: kill(2) with signal 0 only checks existence and permission.
-    pid > 0 && unsafe { libc::kill(pid, 0) == 0 || *libc::__errno_location() == libc::EPERM }
+    pid > 0 && matches!(kill(Pid::from_raw(pid), None), Ok(()) | Err(Errno::EPERM))
 }
 
 /// The command line of a running process (Linux /proc), arguments joined by spaces.
@@ -234,7 +255,7 @@ mod tests {
     fn timeout_kills_the_whole_group() {
         let out = run(&Cmd::new(["sh", "-c", "sleep 30 & sleep 30"]).timeout(Duration::from_millis(200))).unwrap();
         assert!(out.timed_out);
-        assert_eq!(out.signal, Some(libc::SIGKILL));
+        assert_eq!(out.signal, Some(Signal::SIGKILL as i32));
         assert!(out.elapsed < Duration::from_secs(10));
     }
 

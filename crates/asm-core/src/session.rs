@@ -114,20 +114,30 @@ impl SessionInfo {
     }
 }
 
-/// Where a session's transcript lives, in each platform's own store.
+/// How a platform keeps a transcript, in words every platform shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    /// One JSON object per line, the whole file is the session's.
+    JsonlFile,
+    /// An SQLite database holding many sessions' rows.
+    Sqlite,
+    /// A folder tree of JSON files holding many sessions.
+    JsonTree,
+}
+
+/// Where a session's transcript can be read. Only the session's own adapter interprets it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum TranscriptRef {
-    /// Claude Code `projects/<encoded-cwd>/<sessionId>.jsonl`.
-    ClaudeCodeJsonl { path: PathBuf },
-    /// OpenCode SQLite store (1.2.0 and later).
-    OpencodeSqlite { db: PathBuf, session_id: String },
-    /// OpenCode legacy JSON tree (`storage/`, up to 1.1.x).
-    OpencodeLegacy { storage_dir: PathBuf, session_id: String },
-    /// OpenClaw SQLite store (2026.8.1 and later): `transcript_events` of this session.
-    OpenclawSqlite { db: PathBuf, session_id: String },
-    /// OpenClaw file store (up to 2026.7.x): `<sessionId>.jsonl`.
-    OpenclawJsonl { path: PathBuf },
+pub struct TranscriptRef {
+    pub kind: StoreKind,
+    pub path: PathBuf,
+    pub session_id: String,
+}
+
+impl TranscriptRef {
+    pub fn new(kind: StoreKind, path: impl Into<PathBuf>, session_id: impl Into<String>) -> TranscriptRef {
+        TranscriptRef { kind, path: path.into(), session_id: session_id.into() }
+    }
 }
 
 /// A store that could not be read; the others are still listed.

@@ -1,5 +1,6 @@
 //! `.asm_state.json`: the state the tools share. One JSON object with a `schema_version` and
-//! one section per tool (`gateway`, `quota`, `monitor`, ...). Every change is a
+//! one section per concern. A section is a type that names itself ([`Section::NAME`]), so
+//! no call site spells a section's name or chooses its type. Every change is a
 //! read-modify-write of only the writer's own section, under an exclusive advisory lock, and
 //! lands through an atomic replace, so concurrent writers lose nothing and a killed writer
 //! leaves the old or the new file, never a torn one.
@@ -27,6 +28,11 @@ pub enum StateError {
     NewerSchema { path: PathBuf, found: u64, known: u64 },
     #[error("cannot encode state section {section}: {message}")]
     Encode { section: String, message: String },
+}
+
+/// A section of the state file: its type and the name it is stored under.
+pub trait Section: Serialize + DeserializeOwned + Default {
+    const NAME: &'static str;
 }
 
 #[derive(Debug, Clone)]
@@ -58,32 +64,29 @@ impl StateStore {
     }
 
     /// One section, or its default when absent or not readable as `T`.
-    pub fn section<T: DeserializeOwned + Default>(&self, name: &str) -> Result<T, StateError> {
+    pub fn section<T: Section>(&self) -> Result<T, StateError> {
         let doc = self.read_all()?;
-        Ok(decode_section(&doc, name))
+        Ok(decode_section(&doc, T::NAME))
     }
 
     /// Read-modify-write of one section; other sections are written back exactly as found.
-    pub fn update<T, R>(&self, name: &str, change: impl FnOnce(&mut T) -> R) -> Result<R, StateError>
-    where
-        T: DeserializeOwned + Serialize + Default,
-    {
+    pub fn update<T: Section, R>(&self, change: impl FnOnce(&mut T) -> R) -> Result<R, StateError> {
         let _lock = self.lock()?;
         let mut doc = self.load_locked()?;
-        let mut section: T = decode_section(&doc, name);
+        let mut section: T = decode_section(&doc, T::NAME);
         let result = change(&mut section);
-        let value = serde_json::to_value(&section).map_err(|e| StateError::Encode { section: name.into(), message: e.to_string() })?;
-        doc.insert(name.to_string(), value);
+        let value = serde_json::to_value(&section).map_err(|e| StateError::Encode { section: T::NAME.into(), message: e.to_string() })?;
+        doc.insert(T::NAME.to_string(), value);
         doc.insert(VERSION_KEY.into(), Value::from(SCHEMA_VERSION));
         self.store_locked(&doc)?;
         Ok(result)
     }
 
-    /// Removes one section (e.g. `gateway_monitor --reset` clearing an incident).
-    pub fn clear(&self, name: &str) -> Result<(), StateError> {
+    /// Removes one section.
+    pub fn clear<T: Section>(&self) -> Result<(), StateError> {
         let _lock = self.lock()?;
         let mut doc = self.load_locked()?;
-        if doc.remove(name).is_some() {
+        if doc.remove(T::NAME).is_some() {
             self.store_locked(&doc)?;
         }
         Ok(())
@@ -169,6 +172,19 @@ mod tests {
         n: u64,
     }
 
+    impl Section for Counter {
+        const NAME: &'static str = "gateway";
+    }
+
+    #[derive(Debug, Default, Serialize, Deserialize, PartialEq)]
+    struct Other {
+        n: u64,
+    }
+
+    impl Section for Other {
+        const NAME: &'static str = "quota";
+    }
+
     fn temp_store(tag: &str) -> (PathBuf, StateStore) {
         let dir = std::env::temp_dir().join(format!("asm-state-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -180,10 +196,10 @@ mod tests {
     #[test]
     fn sections_are_independent_and_file_is_private() {
         let (dir, s) = temp_store("sections");
-        s.update("gateway", |c: &mut Counter| c.n = 7).unwrap();
-        s.update("quota", |c: &mut Counter| c.n = 9).unwrap();
-        assert_eq!(s.section::<Counter>("gateway").unwrap().n, 7);
-        assert_eq!(s.section::<Counter>("quota").unwrap().n, 9);
+        s.update(|c: &mut Counter| c.n = 7).unwrap();
+        s.update(|c: &mut Other| c.n = 9).unwrap();
+        assert_eq!(s.section::<Counter>().unwrap().n, 7);
+        assert_eq!(s.section::<Other>().unwrap().n, 9);
         let doc = s.read_all().unwrap();
         assert_eq!(doc["schema_version"], 1);
         let mode = std::fs::metadata(s.path()).unwrap().permissions().mode() & 0o777;
@@ -195,7 +211,7 @@ mod tests {
     fn corrupt_file_is_moved_aside_and_state_starts_fresh() {
         let (dir, s) = temp_store("corrupt");
         std::fs::write(s.path(), b"{\"gateway\": {\"n\": 3").unwrap();
-        assert_eq!(s.section::<Counter>("gateway").unwrap(), Counter::default());
+        assert_eq!(s.section::<Counter>().unwrap(), Counter::default());
         let aside: Vec<_> = std::fs::read_dir(&dir)
             .unwrap()
             .filter_map(|e| e.ok())
@@ -203,8 +219,8 @@ mod tests {
             .filter(|n| n.contains(".corrupt-"))
             .collect();
         assert_eq!(aside.len(), 1, "{aside:?}");
-        s.update("gateway", |c: &mut Counter| c.n = 1).unwrap();
-        assert_eq!(s.section::<Counter>("gateway").unwrap().n, 1);
+        s.update(|c: &mut Counter| c.n = 1).unwrap();
+        assert_eq!(s.section::<Counter>().unwrap().n, 1);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -213,7 +229,7 @@ mod tests {
         let (dir, s) = temp_store("newer");
         let original = b"{\"schema_version\": 99, \"gateway\": {\"n\": 3}}";
         std::fs::write(s.path(), original).unwrap();
-        assert!(matches!(s.update("gateway", |c: &mut Counter| c.n = 1), Err(StateError::NewerSchema { found: 99, .. })));
+        assert!(matches!(s.update(|c: &mut Counter| c.n = 1), Err(StateError::NewerSchema { found: 99, .. })));
         assert_eq!(std::fs::read(s.path()).unwrap(), original);
         std::fs::remove_dir_all(dir).unwrap();
     }
@@ -222,9 +238,9 @@ mod tests {
     fn misshapen_section_restarts_without_touching_others() {
         let (dir, s) = temp_store("shape");
         std::fs::write(s.path(), b"{\"schema_version\": 1, \"gateway\": \"oops\", \"quota\": {\"n\": 4}}").unwrap();
-        s.update("gateway", |c: &mut Counter| c.n += 1).unwrap();
-        assert_eq!(s.section::<Counter>("gateway").unwrap().n, 1);
-        assert_eq!(s.section::<Counter>("quota").unwrap().n, 4);
+        s.update(|c: &mut Counter| c.n += 1).unwrap();
+        assert_eq!(s.section::<Counter>().unwrap().n, 1);
+        assert_eq!(s.section::<Other>().unwrap().n, 4);
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

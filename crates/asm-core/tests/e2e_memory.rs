@@ -6,7 +6,7 @@
 
 use asm_core::env::Env;
 use asm_core::proc::{run, which, Cmd};
-use asm_core::session::{Platform, SessionInfo, TranscriptRef};
+use asm_core::session::{Platform, SessionInfo, StoreKind, TranscriptRef};
 use asm_core::Runtime;
 use asm_testkit::{MockServer, Request, Response, TempDir};
 use serde_json::{json, Value};
@@ -131,7 +131,7 @@ fn real_claude_code_transcript_and_compact_summary() {
         model: Some("claude-sonnet-4-5".into()),
         live: Some(false),
         source: transcript.display().to_string(),
-        transcript: Some(TranscriptRef::ClaudeCodeJsonl { path: transcript }),
+        transcript: Some(TranscriptRef::new(StoreKind::JsonlFile, transcript, id.clone())),
         ..SessionInfo::bare(Platform::ClaudeCode, id.clone())
     };
     let record = asm_core::memory::extract(&rt, &info).unwrap();

@@ -5,7 +5,7 @@
 //! Needs `openclaw` and `node` on PATH (`make e2e`). Every process started is killed by pid.
 
 use asm_core::env::Env;
-use asm_core::session::{Platform, SessionInfo, TranscriptRef};
+use asm_core::session::{Platform, SessionInfo, StoreKind, TranscriptRef};
 use asm_core::Runtime;
 use asm_testkit::openclaw::{require_tools, text, ScratchOpenclaw};
 use asm_testkit::{MockServer, Request, Response};
@@ -82,7 +82,7 @@ fn real_openclaw_session_and_sessions_compact() {
         model: Some("mock-1".into()),
         context_window: Some(32_000),
         source: db.display().to_string(),
-        transcript: Some(TranscriptRef::OpenclawSqlite { db, session_id: session_id.clone() }),
+        transcript: Some(TranscriptRef::new(StoreKind::Sqlite, db, session_id.clone())),
         ..SessionInfo::bare(Platform::Openclaw, session_id.clone())
     };
     let record = asm_core::memory::extract(&rt, &info).unwrap();

@@ -6,7 +6,7 @@
 
 use asm_core::env::Env;
 use asm_core::proc::{run, which, Cmd};
-use asm_core::session::{Platform, SessionInfo, TranscriptRef};
+use asm_core::session::{Platform, SessionInfo, StoreKind, TranscriptRef};
 use asm_core::Runtime;
 use asm_testkit::{MockServer, Request, Response, TempDir};
 use serde_json::{json, Value};
@@ -81,11 +81,9 @@ fn free_port() -> u16 {
 fn wait_healthy(url: &str, deadline: Duration) -> bool {
     let started = Instant::now();
     while started.elapsed() < deadline {
-        let ok = ureq::get(&format!("{url}/global/health"))
-            .set("Authorization", "Basic b3BlbmNvZGU6ZTJlLXNlcnZlci1wdw==")
-            .timeout(Duration::from_secs(2))
-            .call()
-            .is_ok();
+        let http = asm_core::http::Http::new(Duration::from_secs(2), Duration::from_secs(2), asm_core::http::Route::Direct);
+        let auth = asm_core::http::basic_auth("opencode", "e2e-server-pw");
+        let ok = http.get(&format!("{url}/global/health"), &[("Authorization", auth.as_str())]).is_ok_and(|a| a.is_success());
         if ok {
             return true;
         }
@@ -143,7 +141,7 @@ fn real_opencode_session_and_serve_summarize() {
         cwd: Some(std::fs::canonicalize(&project).unwrap().display().to_string()),
         model: Some("mock/mock-model".into()),
         source: db.display().to_string(),
-        transcript: Some(TranscriptRef::OpencodeSqlite { db: db.clone(), session_id: id.clone() }),
+        transcript: Some(TranscriptRef::new(StoreKind::Sqlite, db.clone(), id.clone())),
         ..SessionInfo::bare(Platform::Opencode, id.clone())
     };
     let record = asm_core::memory::extract(&rt, &info).unwrap();

@@ -44,7 +44,7 @@ fn auto_backend_posts_through_the_real_openclaw_gateway() {
 
     let rt = Runtime::from_env(Env::from_pairs(scratch.env())).unwrap();
     let health = asm_core::notify::health(&rt);
-    assert_eq!(health.backend, "openclaw", "{health:?}");
+    assert_eq!(health.backend, Some(asm_core::notify::route::Backend::Openclaw), "{health:?}");
     assert_eq!(health.chat.as_deref(), Some(CHAT), "{health:?}");
     let event = Event::GatewayRecovered { down_for_secs: 200 };
     Notifier::new(&rt).emit(&event);

@@ -81,7 +81,7 @@ fn discovery_matches_openclaw_sessions_json_for_real_sessions() {
 
     let env = Env::from_pairs(scratch.env());
     let rt = Runtime::from_env(env).unwrap();
-    let list = openclaw::discover(&rt);
+    let list = openclaw::discover::discover(&rt);
     assert!(list.errors.is_empty(), "{:?}", list.errors);
     let rows = cli["sessions"].as_array().expect("sessions array");
     assert_eq!(rows.len(), 2, "{cli}");
@@ -103,7 +103,7 @@ fn discovery_matches_openclaw_sessions_json_for_real_sessions() {
         assert!(seen.contains(&ours.context_tokens.unwrap()), "{:?} not among {seen:?}", ours.context_tokens);
         assert_eq!(ours.compact_at_tokens, Some(24_000), "32k window, reserve 8k");
         assert_eq!(ours.cwd.as_deref(), Some(scratch.join("state/workspace").to_str().unwrap()));
-        let Some(TranscriptRef::OpenclawSqlite { db, session_id }) = &ours.transcript else { panic!("transcript {:?}", ours.transcript) };
+        let Some(TranscriptRef { path: db, session_id, .. }) = &ours.transcript else { panic!("transcript {:?}", ours.transcript) };
         let conn = openclaw::store_sqlite::open_read_only(db).unwrap();
         let events: i64 = conn.query_row("SELECT count(*) FROM transcript_events WHERE session_id = ?1", [session_id], |r| r.get(0)).unwrap();
         assert!(events > 0, "no transcript events for {session_id}");

@@ -411,26 +411,13 @@ fn concurrent_deliverers_send_each_message_once() {
     assert_eq!(texts, (0..6).map(|i| restarted(i).text()).collect::<Vec<_>>());
 }
 
-/// The child half of `kill_9_between_write_and_send_delivers_once_afterwards`: queues one
-/// message, says so, and waits to be killed. Does nothing in a normal test run.
-#[test]
-fn child_queue_then_wait_for_sigkill() {
-    let Ok(home) = std::env::var("ASM_NOTIFY_KILL_CHILD_HOME") else { return };
-    let env = Env::from_pairs([("HOME", home.clone()), ("OPENCLAW_STATE_DIR", format!("{home}/state")), ("ASM_NOTIFY_BACKEND", "log".into())]);
-    let rt = Runtime::from_env(env).unwrap();
-    Notifier::new(&rt).enqueue(&restarted(7)).unwrap();
-    std::fs::write(format!("{home}/queued"), b"1").unwrap();
-    std::thread::sleep(Duration::from_secs(60));
-    panic!("the parent should have killed this process");
-}
-
 #[test]
 fn kill_9_between_write_and_send_delivers_once_afterwards() {
     let w = World::new();
     let home = w.home.path().display().to_string();
-    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "child_queue_then_wait_for_sigkill", "--nocapture", "--test-threads=1"])
-        .env("ASM_NOTIFY_KILL_CHILD_HOME", &home)
+    // The child (`examples/crash_child.rs`) queues restarted(7) and waits to be killed.
+    let mut child = std::process::Command::new(asm_testkit::example("crash_child"))
+        .args(["enqueue", &home])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -445,7 +432,7 @@ fn kill_9_between_write_and_send_delivers_once_afterwards() {
     assert!(marker.exists(), "child did not queue its message");
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
-    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(libc_sigkill()));
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&status), Some(9));
     let rt = w.runtime(&[]);
     assert_eq!(w.pending(&rt), 1, "the record was on disk before the kill");
     let n = w.notifier(&rt);
@@ -455,10 +442,6 @@ fn kill_9_between_write_and_send_delivers_once_afterwards() {
     n.emit(&restarted(8));
     let texts: Vec<String> = w.api.bodies().iter().map(|b| b["text"].as_str().unwrap().to_string()).collect();
     assert_eq!(texts, [restarted(7).text(), restarted(8).text()], "delivered once, then the next one");
-}
-
-fn libc_sigkill() -> i32 {
-    9
 }
 
 #[test]

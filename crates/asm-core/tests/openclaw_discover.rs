@@ -4,7 +4,7 @@
 
 use asm_core::env::Env;
 use asm_core::platform::openclaw::{self, store_files, telegram_group_chat_ids};
-use asm_core::session::{Platform, SessionInfo, SessionList, TranscriptRef};
+use asm_core::session::{Platform, SessionInfo, SessionList, StoreKind, TranscriptRef};
 use asm_core::Runtime;
 use asm_testkit::TempDir;
 use rusqlite::{params, Connection};
@@ -55,7 +55,7 @@ impl Home {
     }
 
     fn discover(&self) -> SessionList {
-        openclaw::discover(&self.runtime())
+        openclaw::discover::discover(&self.runtime())
     }
 }
 
@@ -129,7 +129,7 @@ fn sqlite_store_lists_the_fixture_sessions_with_openclaws_numbers() {
     assert_eq!(topic.live, None);
     assert_eq!(topic.updated_at.map(|t| t.timestamp_millis()), Some(1795481741914));
     assert_eq!(topic.source, home.db("main").display().to_string());
-    assert_eq!(topic.transcript, Some(TranscriptRef::OpenclawSqlite { db: home.db("main"), session_id: topic.session_id.clone() }));
+    assert_eq!(topic.transcript, Some(TranscriptRef::new(StoreKind::Sqlite, home.db("main"), topic.session_id.clone())));
 
     // After a compaction totalTokens is stale: unknown, as `openclaw status` shows percentUsed null.
     let compacted = by_key(&list, CLI_KEY);
@@ -337,11 +337,11 @@ fn file_store_lists_current_sessions_with_their_transcripts() {
     assert_eq!(topic.compact_at_tokens, Some(12000));
     assert_eq!(topic.title.as_deref(), Some("Ops Forum · topic 466"));
     assert_eq!(topic.source, dir.join("sessions.json").display().to_string());
-    assert_eq!(topic.transcript, Some(TranscriptRef::OpenclawJsonl { path: dir.join(format!("{TOPIC_ID_7}.jsonl")) }));
+    assert_eq!(topic.transcript, Some(TranscriptRef::new(StoreKind::JsonlFile, dir.join(format!("{TOPIC_ID_7}.jsonl")), topic.session_id.clone())));
 
     let main = by_key(&list, "agent:main:main");
     assert_eq!((main.context_percent, main.compact_at_tokens, main.estimated), (Some(75.0), Some(180_000), false));
-    assert_eq!(main.transcript, Some(TranscriptRef::OpenclawJsonl { path: dir.join(format!("{MAIN_ID_7}.jsonl")) }));
+    assert_eq!(main.transcript, Some(TranscriptRef::new(StoreKind::JsonlFile, dir.join(format!("{MAIN_ID_7}.jsonl")), main.session_id.clone())));
 
     let archives = store_files::reset_archives(&dir);
     let names: Vec<(&str, &str)> = archives.iter().map(|a| (a.session_id.as_str(), a.reset_at.as_str())).collect();

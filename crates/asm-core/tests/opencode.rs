@@ -4,7 +4,7 @@
 
 use asm_core::env::Env;
 use asm_core::platform::opencode;
-use asm_core::session::{Platform, SessionInfo, SessionList, TranscriptRef};
+use asm_core::session::{Platform, SessionInfo, SessionList, StoreKind, TranscriptRef};
 use asm_core::Runtime;
 use asm_testkit::TempDir;
 use rusqlite::Connection;
@@ -63,7 +63,7 @@ impl Home {
     }
 
     fn discover(&self) -> SessionList {
-        opencode::discover(&self.runtime())
+        opencode::discover::discover(&self.runtime())
     }
 }
 
@@ -92,7 +92,7 @@ fn every_fixture_session_has_the_golden_numbers() {
         assert_eq!(s.model.as_deref(), Some("mock/mock-model"));
         assert_eq!(s.cwd.as_deref(), Some("/tmp/ocfx/demo"));
         assert_eq!(s.source, home.db_path().display().to_string());
-        assert_eq!(s.transcript, Some(TranscriptRef::OpencodeSqlite { db: home.db_path(), session_id: id.clone() }));
+        assert_eq!(s.transcript, Some(TranscriptRef::new(StoreKind::Sqlite, home.db_path(), id.clone())));
         assert!(s.children.is_empty());
     }
     assert_eq!(session(&list, A).context_percent, Some(10.0));
@@ -473,7 +473,7 @@ fn legacy_json_tree_is_read_with_the_tui_rule() {
     assert_eq!(s.children, ["ses_legacyChild"]);
     assert_eq!((s.title.as_deref(), s.cwd.as_deref(), s.model.as_deref()), (Some("Legacy session"), Some("/tmp/legacy/demo"), Some("mock/mock-model")));
     assert_eq!(s.source, storage.display().to_string());
-    assert_eq!(s.transcript, Some(TranscriptRef::OpencodeLegacy { storage_dir: storage.clone(), session_id: "ses_legacyA".into() }));
+    assert_eq!(s.transcript, Some(TranscriptRef::new(StoreKind::JsonTree, storage.clone(), "ses_legacyA")));
     assert_eq!(s.updated_at.unwrap().timestamp_millis(), 1_770_000_009_000);
 }
 

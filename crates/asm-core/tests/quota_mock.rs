@@ -252,7 +252,7 @@ impl Rig {
     }
 
     fn state(&self) -> QuotaState {
-        self.rt.state().section(quota::SECTION).unwrap()
+        self.rt.state().section().unwrap()
     }
 }
 

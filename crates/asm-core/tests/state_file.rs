@@ -1,46 +1,42 @@
 //! The state file under real processes: writers killed with SIGKILL at random moments always
 //! leave a parseable file, and concurrent writers lose nothing.
 //!
-//! The child processes are this test binary itself, started with `--exact writer_child` and
-//! an environment that tells the child what to do.
+//! The writers are the `crash_child` example (`examples/crash_child.rs`), which bumps a counter
+//! section over and over.
 
-use asm_core::state::StateStore;
+use asm_core::state::{Section, StateStore};
 use asm_testkit::TempDir;
 use serde::{Deserialize, Serialize};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+/// The counter `crash_child` writes, read back under each section's name.
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Counter {
     n: u64,
-    /// Ballast so that each write takes a little while and kills land mid-write.
+    #[serde(default)]
     pad: String,
 }
 
-/// Not a test of its own: the body of the child processes.
-#[test]
-fn writer_child() {
-    let (Ok(path), Ok(section), Ok(count)) = (std::env::var("ASM_TEST_STATE"), std::env::var("ASM_TEST_SECTION"), std::env::var("ASM_TEST_COUNT")) else {
-        return;
+macro_rules! section {
+    ($name:ident, $section:literal) => {
+        #[derive(Debug, Default, Serialize, Deserialize)]
+        struct $name(Counter);
+        impl Section for $name {
+            const NAME: &'static str = $section;
+        }
     };
-    let store = StateStore::new(path);
-    let count: u64 = count.parse().unwrap_or(u64::MAX);
-    for _ in 0..count {
-        store
-            .update(&section, |c: &mut Counter| {
-                c.n += 1;
-                c.pad = "x".repeat(20_000 + (c.n as usize % 7) * 1000);
-            })
-            .expect("update");
-    }
 }
 
+section!(Other, "other");
+section!(Gateway, "gateway");
+section!(Quota, "quota");
+section!(Monitor, "monitor");
+
 fn spawn_writer(state: &std::path::Path, section: &str, count: Option<u64>) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "writer_child", "--nocapture", "--test-threads=1"])
-        .env("ASM_TEST_STATE", state)
-        .env("ASM_TEST_SECTION", section)
-        .env("ASM_TEST_COUNT", count.map(|c| c.to_string()).unwrap_or_else(|| "unbounded".into()))
+    let count = count.map(|c| c.to_string()).unwrap_or_else(|| "unbounded".into());
+    Command::new(asm_testkit::example("crash_child"))
+        .args(["state", &state.display().to_string(), section, &count])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -61,16 +57,13 @@ fn sigkill_at_random_moments_always_leaves_a_parseable_file() {
     let dir = TempDir::new("state-kill");
     let path = dir.join(".asm_state.json");
     let store = StateStore::new(&path);
-    store.update("other", |c: &mut Counter| c.n = 42).unwrap();
+    store.update(|c: &mut Other| c.0.n = 42).unwrap();
     let mut rng = Lcg(0x5eed);
     let mut last_seen = 0;
     for round in 0..300 {
         let mut child = spawn_writer(&path, "gateway", None);
         std::thread::sleep(Duration::from_micros(3_000 + rng.next_below(25_000)));
-        // SAFETY: plain kill(2) of our own child.
-        unsafe {
-            libc::kill(child.id() as i32, libc::SIGKILL);
-        }
+        child.kill().unwrap(); // SIGKILL
         let _ = child.wait();
         let text = std::fs::read_to_string(&path).unwrap();
         let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("round {round}: torn state file: {e}"));
@@ -81,7 +74,7 @@ fn sigkill_at_random_moments_always_leaves_a_parseable_file() {
         last_seen = n;
     }
     assert!(last_seen > 0, "the writers never completed a single update; the test proves nothing");
-    store.update("other", |c: &mut Counter| c.n = 42).unwrap();
+    store.update(|c: &mut Other| c.0.n = 42).unwrap();
     let strays: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .flatten()
@@ -101,8 +94,8 @@ fn concurrent_writers_of_different_sections_keep_both() {
         assert!(c.wait().unwrap().success());
     }
     let store = StateStore::new(&path);
-    assert_eq!(store.section::<Counter>("gateway").unwrap().n, 150);
-    assert_eq!(store.section::<Counter>("quota").unwrap().n, 150);
+    assert_eq!(store.section::<Gateway>().unwrap().0.n, 150);
+    assert_eq!(store.section::<Quota>().unwrap().0.n, 150);
 }
 
 #[test]
@@ -114,5 +107,5 @@ fn concurrent_writers_of_one_section_serialize() {
     for mut c in [a, b] {
         assert!(c.wait().unwrap().success());
     }
-    assert_eq!(StateStore::new(&path).section::<Counter>("monitor").unwrap().n, 200);
+    assert_eq!(StateStore::new(&path).section::<Monitor>().unwrap().0.n, 200);
 }

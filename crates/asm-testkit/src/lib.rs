@@ -7,40 +7,41 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub mod openclaw;
 pub mod opencode;
 
-/// A fresh directory under the system temp dir, removed on drop.
+/// A fresh private directory under the system temp dir, removed on drop (`tempfile`).
 pub struct TempDir {
-    path: PathBuf,
+    dir: tempfile::TempDir,
 }
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        let path = std::env::temp_dir().join(format!("asm-test-{tag}-{}-{}-{nanos}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
-        std::fs::create_dir_all(&path).expect("create temp dir");
-        TempDir { path }
+        let dir = tempfile::Builder::new().prefix(&format!("asm-test-{tag}-")).tempdir().expect("create temp dir");
+        TempDir { dir }
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        self.dir.path()
     }
 
     pub fn join(&self, rel: impl AsRef<Path>) -> PathBuf {
-        self.path.join(rel)
+        self.dir.path().join(rel)
     }
 }
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
+/// An example program of the package under test (`examples/<name>.rs`), which `cargo test`
+/// builds next to the test binaries: the child processes of the kill tests.
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let path = profile_dir.join("examples").join(name);
+    assert!(path.is_file(), "{} is missing: run `cargo test` (it builds the examples) or `cargo build --examples`", path.display());
+    path
 }
 
 /// Copies a directory tree (for fixtures copied into a temp HOME).

@@ -5,6 +5,7 @@
 //! of every process the world started, by pid.
 
 use crate::TempDir;
+use nix::sys::signal::Signal;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -194,7 +195,7 @@ impl ScratchOpenclaw {
             let in_env = environ.split(|b| *b == 0).any(|var| var == marker.as_bytes());
             let in_cmdline = cmdline.split(|b| *b == 0).any(|arg| String::from_utf8_lossy(arg).contains(&state));
             if in_env || in_cmdline {
-                signal(pid, libc::SIGKILL);
+                signal(pid, Signal::SIGKILL);
             }
         }
     }
@@ -202,12 +203,12 @@ impl ScratchOpenclaw {
     fn stop_gateway(&mut self) {
         let Some(mut child) = self.gateway.take() else { return };
         let group = -(child.id() as i32);
-        signal(group, libc::SIGTERM);
+        signal(group, Signal::SIGTERM);
         let deadline = Instant::now() + STOP_GRACE;
         while Instant::now() < deadline && matches!(child.try_wait(), Ok(None)) {
             std::thread::sleep(Duration::from_millis(200));
         }
-        signal(group, libc::SIGKILL);
+        signal(group, Signal::SIGKILL);
         let _ = child.wait();
     }
 }
@@ -248,12 +249,9 @@ fn pids() -> impl Iterator<Item = i32> {
 }
 
 /// `kill(2)`; a negative pid is a process group. Never pid 0 or -1 (everything we may signal).
-fn signal(pid: i32, sig: i32) {
+fn signal(pid: i32, sig: Signal) {
     if pid != 0 && pid != -1 {
-        // SAFETY: kill(2) has no memory-safety preconditions.
-        unsafe {
-            libc::kill(pid, sig);
-        }
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig);
     }
 }
 
@@ -345,6 +343,6 @@ mod tests {
         let world = ScratchOpenclaw::new("kit-drop");
         let mut leftover = Command::new("sleep").arg("60").env_clear().envs(world.env()).spawn().unwrap();
         drop(world);
-        assert_eq!(leftover.wait().unwrap().signal(), Some(libc::SIGKILL));
+        assert_eq!(leftover.wait().unwrap().signal(), Some(Signal::SIGKILL as i32));
     }
 }

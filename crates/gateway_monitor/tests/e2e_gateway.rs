@@ -13,9 +13,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_asm_gateway_monitor");
-const SIGKILL: i32 = 9;
-const SIGSTOP: i32 = 19;
-const SIGCONT: i32 = 18;
+use asm_core::proc::Signal::{SIGCONT, SIGKILL, SIGSTOP};
 
 /// The scratch world with OpenClaw's isolation variables (openclaw.md §8) plus ours; no
 /// cron skipping, no channels, and ASM_GATEWAY_START_CMD is the world's own gateway command.

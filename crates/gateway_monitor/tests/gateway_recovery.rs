@@ -137,12 +137,11 @@ impl Drop for Gateway {
     }
 }
 
-fn signal(pid: i32, sig: i32) {
-    assert!(asm_core::proc::signal_pid(pid, sig), "signal {sig} to {pid}");
+fn signal(pid: i32, sig: Signal) {
+    assert!(asm_core::proc::signal_pid(pid, sig), "signal {sig:?} to {pid}");
 }
 
-const SIGKILL: i32 = 9;
-const SIGSTOP: i32 = 19;
+use asm_core::proc::Signal::{self, SIGKILL, SIGSTOP};
 
 fn describe(out: &Output) -> String {
     format!("status {:?}\nstdout {}\nstderr {}", out.status, String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))

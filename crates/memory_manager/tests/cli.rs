@@ -7,7 +7,7 @@
 
 use asm_core::env::Env;
 use asm_core::memory;
-use asm_core::session::{Platform, SessionInfo, TranscriptRef};
+use asm_core::session::{Platform, SessionInfo, StoreKind, TranscriptRef};
 use asm_core::Runtime;
 use asm_testkit::{fixtures_dir, TempDir};
 use serde_json::{json, Value};
@@ -146,13 +146,13 @@ impl World {
     /// Seeds the memory store through the library, as `--action extract` would.
     fn seed_claude_code(&self, id: &str) -> memory::MemoryRecord {
         let project = self.with_claude_code();
-        let info = session(Platform::ClaudeCode, id, TranscriptRef::ClaudeCodeJsonl { path: project.join(format!("{id}.jsonl")) });
+        let info = session(Platform::ClaudeCode, id, TranscriptRef::new(StoreKind::JsonlFile, project.join(format!("{id}.jsonl")), id));
         memory::extract(&self.runtime(), &info).unwrap()
     }
 
     fn seed_openclaw(&self) -> memory::MemoryRecord {
         let db = self.with_openclaw();
-        let mut info = session(Platform::Openclaw, OCL_SESSION, TranscriptRef::OpenclawSqlite { db, session_id: OCL_SESSION.into() });
+        let mut info = session(Platform::Openclaw, OCL_SESSION, TranscriptRef::new(StoreKind::Sqlite, db, OCL_SESSION));
         info.key = Some(OCL_KEY.into());
         memory::extract(&self.runtime(), &info).unwrap()
     }

@@ -4,7 +4,8 @@
 use asm_core::cli;
 use asm_core::clock::SystemClock;
 use asm_core::logging::LogTarget;
-use asm_core::supervision::{self, Monitor, PidFile};
+use asm_core::monitor::{daemon, Monitor, PidFile};
+use asm_core::tools::Siblings;
 use asm_core::Runtime;
 use clap::{Parser, ValueEnum};
 use std::time::Duration;
@@ -39,13 +40,14 @@ fn run(args: Args) -> asm_core::Result<i32> {
     if args.mode == Mode::Daemon {
         // Refuse before detaching, so the user sees the error on their terminal.
         drop(PidFile::acquire(&pid_file)?);
-        supervision::daemonize()?;
+        daemon::daemonize()?;
     }
     let _pid = PidFile::acquire(&pid_file)?;
     let target = if args.mode == Mode::Foreground { LogTarget::FileAndStderr } else { LogTarget::File };
     cli::start_logging("monitor", target, &rt);
-    let stop = supervision::stop_flag();
+    let stop = daemon::stop_flag();
     let mode = if args.mode == Mode::Daemon { "daemon" } else { "foreground" };
-    Monitor::new(&rt, &SystemClock, interval, stop).run(mode, args.once)?;
+    let tools = Siblings::new(&rt);
+    Monitor::new(&rt, &SystemClock, &tools, interval, stop).run(mode, args.once)?;
     Ok(cli::EXIT_OK)
 }

@@ -168,10 +168,7 @@ fn daemon_shows_as_asm_monitor_refuses_a_twin_and_stops_on_sigterm() {
     assert_eq!(twin.status.code(), Some(1), "a second monitor is refused");
     assert!(String::from_utf8_lossy(&twin.stderr).contains("already running"));
 
-    // SAFETY: kill(2) on the daemon we started.
-    unsafe {
-        libc::kill(pid, libc::SIGTERM);
-    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM).unwrap();
     wait_for(|| !Path::new(&format!("/proc/{pid}")).exists(), "the daemon to stop on SIGTERM");
     let log = std::fs::read_to_string(i.state.join("logs/asm_monitor.log")).unwrap();
     assert!(log.contains("monitor stopped"), "{log}");

@@ -112,7 +112,7 @@ fn a_failed_seed_is_retried_alone_without_a_second_reset() {
     assert!(world.run().status.success());
     let handled = world.state_doc()["switching"]["handled"]["openclaw:oc-1"].clone();
     assert_eq!(handled["switched"], false);
-    assert_eq!(handled["seed_pending"]["delivery"], serde_json::json!({"kind": "explicit", "channel": "telegram", "to": "-1001:topic:7"}));
+    assert_eq!(handled["pending"]["delivery"], serde_json::json!({"kind": "explicit", "channel": "telegram", "to": "-1001:topic:7"}));
     assert!(handled["last_error"].as_str().unwrap_or_default().contains("model provider unreachable"), "{handled}");
 
     assert!(world.run().status.success());
@@ -120,7 +120,7 @@ fn a_failed_seed_is_retried_alone_without_a_second_reset() {
     assert_eq!(calls.len(), 4, "extract, reset, failed seed, seed again: {calls:?}");
     assert!(calls[3].contains("--message-file") && calls[3].contains("\"--reply-to\", \"-1001:topic:7\""), "{calls:?}");
     let handled = world.state_doc()["switching"]["handled"]["openclaw:oc-1"].clone();
-    assert_eq!((handled["switched"].as_bool(), handled.get("seed_pending")), (Some(true), None), "{handled}");
+    assert_eq!((handled["switched"].as_bool(), handled.get("pending")), (Some(true), None), "{handled}");
     let log = std::fs::read_to_string(world.tmp.join("state/logs/asm_monitor.log")).unwrap();
     assert_eq!(log.matches("event context_switch queued").count(), 1, "the feed hears once, after the seed: {log}");
 

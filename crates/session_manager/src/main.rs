@@ -46,7 +46,7 @@ fn list(rt: &Runtime, args: &Args) -> asm_core::Result<i32> {
     if args.json {
         cli::print_session_list(&found)?;
     } else {
-        cli::print_text(&asm_core::platform::table::render(&found, asm_core::platform::table::use_colour(&rt.env)));
+        cli::print_text(&asm_core::table::render(&found, asm_core::table::use_colour(&rt.env)));
     }
     log::debug!("printed {} sessions in {} ms", found.sessions.len(), started.elapsed().as_millis());
     let nothing_read = found.sessions.is_empty() && !found.errors.is_empty();
@@ -59,7 +59,7 @@ fn show(rt: &Runtime, id: &str, args: &Args) -> asm_core::Result<i32> {
     if args.json {
         cli::print_json(&session)?;
     } else {
-        cli::print_text(&asm_core::platform::table::render_one(&session));
+        cli::print_text(&asm_core::table::render_one(&session));
     }
     Ok(cli::EXIT_OK)
 }

@@ -142,10 +142,8 @@ fn journal_tail(rt: &Runtime, unit: &str) -> LogTail {
 /// OpenClaw's file log: `logging.file` from its config, else
 /// `/tmp/openclaw/openclaw[-<profile>]-YYYY-MM-DD.log` for today (or yesterday, just after midnight).
 pub fn gateway_log_candidates(rt: &Runtime) -> Vec<PathBuf> {
-    let configured = crate::openclaw_config::read(&rt.paths)
-        .ok()
-        .flatten()
-        .and_then(|doc| doc.pointer("/logging/file").and_then(Value::as_str).map(|p| rt.env.expand_tilde(p)));
+    let configured =
+        crate::platform::openclaw::config::read(&rt.paths).ok().flatten().and_then(|doc| crate::platform::openclaw::config::log_file(&doc, &rt.env));
     if let Some(path) = configured {
         return vec![path];
     }

@@ -18,6 +18,7 @@
 //! period (so a crash loop that comes up briefly after each restart still spends its budget);
 //! after the budget one repair, then GAVE_UP until `--reset` or the gateway is healthy again.
 
+use super::supervisor::RestartError;
 use crate::config::Config;
 use crate::notify::Event;
 use chrono::{DateTime, Duration, Utc};
@@ -184,11 +185,12 @@ impl Incident {
     }
 
     /// The restart step ended: `Ok(method)` when the restart command succeeded.
-    pub fn restart_finished(&mut self, now: DateTime<Utc>, result: Result<String, String>, policy: &Policy) -> Vec<Action> {
+    pub fn restart_finished(&mut self, now: DateTime<Utc>, result: Result<String, RestartError>, policy: &Policy) -> Vec<Action> {
         let attempt = self.attempts;
         self.action_started_at = None;
         self.window_start = Some(now);
         let manual = std::mem::take(&mut self.manual);
+        let result = result.map_err(|e| e.to_string());
         let result = if manual { result.map(|m| format!("manual, {m}")).map_err(|e| format!("manual restart: {e}")) } else { result };
         match result {
             Ok(method) => {
@@ -361,7 +363,11 @@ impl Incident {
             return;
         }
         let lost = "the monitor stopped before the step reported back".to_string();
-        let more = if self.phase == Phase::Restarting { self.restart_finished(now, Err(lost), policy) } else { self.repair_finished(now, false, lost, policy) };
+        let more = if self.phase == Phase::Restarting {
+            self.restart_finished(now, Err(RestartError::Lost(lost)), policy)
+        } else {
+            self.repair_finished(now, false, lost, policy)
+        };
         out.extend(more);
     }
 }
@@ -638,7 +644,7 @@ mod tests {
         inc.observe(t0, &obs, &p, true);
         let actions = inc.observe(t0 + Duration::seconds(180), &obs, &p, true);
         assert!(actions.contains(&Action::Restart { attempt: 1 }));
-        let after = inc.restart_finished(t0 + Duration::seconds(181), Err("systemctl: exit 1".into()), &p);
+        let after = inc.restart_finished(t0 + Duration::seconds(181), Err(RestartError::Command { command: "systemctl".into(), detail: "exit 1".into() }), &p);
         assert!(after.contains(&Action::Notify(Event::GatewayRestartFailed { attempt: 1, error: "systemctl: exit 1".into() })));
         assert_eq!(inc.phase, Phase::Suspect);
     }

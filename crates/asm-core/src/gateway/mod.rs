@@ -7,16 +7,15 @@
 
 pub mod diagnose;
 pub mod incident;
-pub mod probe;
 pub mod repair;
 pub mod supervisor;
 
 use crate::clock::Clock;
 use crate::notify::Notifier;
+use crate::platform::openclaw::probe::{self, Endpoint, ProbeKind, ProbeRecord};
 use crate::Runtime;
 use chrono::{DateTime, Utc};
 use incident::{Action, Incident, Observation, Phase, Policy};
-use probe::{Endpoint, ProbeKind, ProbeRecord};
 use repair::RepairRecord;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -24,8 +23,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
-/// The state file section this module owns.
-pub const SECTION: &str = "gateway";
 /// Probes kept in the state file.
 const HISTORY_KEEP: usize = 100;
 /// Pause between readiness probes while verifying a restart.
@@ -35,6 +32,10 @@ const VERIFY_POLL: Duration = Duration::from_secs(2);
 pub enum GatewayError {
     #[error("another gateway_monitor is already acting on the gateway (lock {0}); try again when it is done")]
     Busy(PathBuf),
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+    #[error(transparent)]
+    Fs(#[from] crate::fsutil::FsError),
 }
 
 /// The "gateway" section of `.asm_state.json`.
@@ -45,6 +46,10 @@ pub struct GatewayState {
     /// Recent probes, oldest first.
     pub history: Vec<ProbeRecord>,
     pub last_repair: Option<RepairRecord>,
+}
+
+impl crate::state::Section for GatewayState {
+    const NAME: &'static str = "gateway";
 }
 
 /// What a run of `gateway_monitor` found and did.
@@ -112,7 +117,7 @@ impl<'a> Watch<'a> {
     }
 
     /// Probe once, record, report. Never acts.
-    pub fn check(&self) -> crate::Result<Report> {
+    pub fn check(&self) -> Result<Report, GatewayError> {
         let rec = self.probe();
         let mut done = Vec::new();
         let actions = self.record(&rec, false)?;
@@ -121,7 +126,7 @@ impl<'a> Watch<'a> {
     }
 
     /// Probe, record, then carry out whatever the incident says is due now.
-    pub fn act(&self) -> crate::Result<Report> {
+    pub fn act(&self) -> Result<Report, GatewayError> {
         crate::fsutil::ensure_dir(&self.rt.paths.state_dir, 0o700)?;
         let Some(_lock) = crate::fsutil::FileLock::try_exclusive(&self.lock_path())? else {
             let mut report = self.check()?;
@@ -136,7 +141,7 @@ impl<'a> Watch<'a> {
     }
 
     /// `--restart`: restart now (outside the budget) and verify.
-    pub fn restart(&self) -> crate::Result<Report> {
+    pub fn restart(&self) -> Result<Report, GatewayError> {
         crate::fsutil::ensure_dir(&self.rt.paths.state_dir, 0o700)?;
         let _lock = crate::fsutil::FileLock::try_exclusive(&self.lock_path())?.ok_or_else(|| GatewayError::Busy(self.lock_path()))?;
         let rec = self.probe();
@@ -150,7 +155,7 @@ impl<'a> Watch<'a> {
     }
 
     /// `--reset`: clear GAVE_UP and the restart budget, then probe afresh.
-    pub fn reset(&self) -> crate::Result<Report> {
+    pub fn reset(&self) -> Result<Report, GatewayError> {
         let mut done = Vec::new();
         let actions = self.apply(|s| s.incident.reset())?;
         self.perform(actions, ProbeKind::Ok, &mut done)?;
@@ -161,12 +166,12 @@ impl<'a> Watch<'a> {
     }
 
     /// `--debug`: probe (recorded), then the full diagnosis.
-    pub fn diagnose(&self) -> crate::Result<diagnose::Diagnosis> {
+    pub fn diagnose(&self) -> Result<diagnose::Diagnosis, GatewayError> {
         let rec = self.probe();
         let mut done = Vec::new();
         let actions = self.record(&rec, false)?;
         self.perform(actions, rec.kind, &mut done)?;
-        let state: GatewayState = self.rt.state().section(SECTION)?;
+        let state: GatewayState = self.rt.state().section()?;
         Ok(diagnose::diagnose(self.rt, &self.endpoint, rec, state.incident, state.history))
     }
 
@@ -175,12 +180,12 @@ impl<'a> Watch<'a> {
     }
 
     /// Read-modify-write of the section; the change returns the incident's actions.
-    fn apply(&self, change: impl FnOnce(&mut GatewayState) -> Vec<Action>) -> crate::Result<Vec<Action>> {
-        Ok(self.rt.state().update(SECTION, change)?)
+    fn apply(&self, change: impl FnOnce(&mut GatewayState) -> Vec<Action>) -> Result<Vec<Action>, GatewayError> {
+        Ok(self.rt.state().update(change)?)
     }
 
     /// Adds the probe to the history and hands it to the incident.
-    fn record(&self, rec: &ProbeRecord, act: bool) -> crate::Result<Vec<Action>> {
+    fn record(&self, rec: &ProbeRecord, act: bool) -> Result<Vec<Action>, GatewayError> {
         let obs = Observation { ok: rec.ok(), url: self.endpoint.base_url.clone(), detail: format!("{:?}, {}", rec.kind, rec.detail) };
         let policy = self.policy.clone();
         let rec = rec.clone();
@@ -195,7 +200,7 @@ impl<'a> Watch<'a> {
 
     /// Carries out actions until none are left, verifying restarts and repairs by probing
     /// again. Returns the last probe made, if any.
-    fn perform(&self, actions: Vec<Action>, mut last_kind: ProbeKind, done: &mut Vec<String>) -> crate::Result<Option<ProbeRecord>> {
+    fn perform(&self, actions: Vec<Action>, mut last_kind: ProbeKind, done: &mut Vec<String>) -> Result<Option<ProbeRecord>, GatewayError> {
         let mut queue: VecDeque<Action> = actions.into();
         let mut last_probe = None;
         let verify_limit = Duration::from_secs(self.rt.config.gateway_verify_grace + 4 * self.rt.config.gateway_probe_timeout + 10);
@@ -207,7 +212,7 @@ impl<'a> Watch<'a> {
                 }
                 self.perform_one(action, last_kind, done, &mut queue)?;
             }
-            let state: GatewayState = self.rt.state().section(SECTION)?;
+            let state: GatewayState = self.rt.state().section()?;
             if state.incident.phase != Phase::Verifying {
                 return Ok(last_probe);
             }
@@ -224,7 +229,7 @@ impl<'a> Watch<'a> {
         }
     }
 
-    fn perform_one(&self, action: Action, last_kind: ProbeKind, done: &mut Vec<String>, queue: &mut VecDeque<Action>) -> crate::Result<()> {
+    fn perform_one(&self, action: Action, last_kind: ProbeKind, done: &mut Vec<String>, queue: &mut VecDeque<Action>) -> Result<(), GatewayError> {
         match action {
             Action::Log(line) => {
                 log::info!("{line}");
@@ -246,7 +251,7 @@ impl<'a> Watch<'a> {
                 queue.extend(self.apply(move |s| s.incident.restart_finished(now, result, &policy))?);
             }
             Action::Repair { .. } => {
-                let state: GatewayState = self.rt.state().section(SECTION)?;
+                let state: GatewayState = self.rt.state().section()?;
                 let diagnosis = diagnose::diagnose(self.rt, &self.endpoint, self.probe(), state.incident, state.history);
                 let record = repair::run(self.rt, &diagnosis.text(), self.clock.now());
                 let now = self.clock.now();
@@ -261,8 +266,8 @@ impl<'a> Watch<'a> {
         Ok(())
     }
 
-    fn report(&self, probe: ProbeRecord, actions: Vec<String>, note: Option<String>) -> crate::Result<Report> {
-        let state: GatewayState = self.rt.state().section(SECTION)?;
+    fn report(&self, probe: ProbeRecord, actions: Vec<String>, note: Option<String>) -> Result<Report, GatewayError> {
+        let state: GatewayState = self.rt.state().section()?;
         Ok(Report {
             url: self.endpoint.base_url.clone(),
             healthy: probe.ok(),
@@ -280,7 +285,7 @@ impl<'a> Watch<'a> {
 /// One line for `health_check`: the incident phase and the last probe, from the state file
 /// (health_check never probes; `gateway_monitor` does).
 pub fn health_line(rt: &Runtime) -> String {
-    let state: GatewayState = match rt.state().section(SECTION) {
+    let state: GatewayState = match rt.state().section() {
         Ok(s) => s,
         Err(e) => return format!("gateway     state unreadable: {e}"),
     };
@@ -323,7 +328,7 @@ mod tests {
             assert!(!report.healthy);
             clock.advance_secs(60);
         }
-        let state: GatewayState = rt.state().section(SECTION).unwrap();
+        let state: GatewayState = rt.state().section().unwrap();
         assert_eq!(state.history.len(), 3);
         assert_eq!(state.incident.phase, Phase::Unresponsive, "120 s of failures across three separate runs");
         assert!(state.history.iter().all(|p| p.kind == ProbeKind::NotReady));
@@ -334,9 +339,7 @@ mod tests {
         let home = TempDir::new("gw-reset");
         let server = MockServer::start(|_| Response::json(200, &json!({"ok": true, "ready": true})));
         let rt = rt(&home, &server.url());
-        rt.state()
-            .update(SECTION, |s: &mut GatewayState| s.incident = Incident { phase: Phase::GaveUp, attempts: 3, repaired: true, ..Incident::default() })
-            .unwrap();
+        rt.state().update(|s: &mut GatewayState| s.incident = Incident { phase: Phase::GaveUp, attempts: 3, repaired: true, ..Incident::default() }).unwrap();
         let clock = ManualClock::at_epoch();
         let report = Watch::new(&rt, &clock).reset().unwrap();
         assert!(report.healthy);

@@ -9,14 +9,41 @@
 //! SIGTERM (and SIGCONT, so a stopped process can act on it), given a while, then SIGKILL,
 //! and started again with `openclaw gateway start` or ASM_GATEWAY_START_CMD.
 
-use super::probe::{Endpoint, ProbeKind};
+use crate::platform::openclaw::probe::{Endpoint, ProbeKind};
 use crate::proc::{self, Cmd};
 use crate::Runtime;
+use nix::sys::signal::Signal;
 use serde::Serialize;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use thiserror::Error;
+
+/// Why a restart step failed, as the feed notice tells it.
+#[derive(Debug, Error)]
+pub enum RestartError {
+    #[error("port {port} is held by pid {pid} ({cmdline}), which is not the OpenClaw gateway; not touching it")]
+    PortHeldByOther { port: u16, pid: i32, cmdline: String },
+    #[error("gateway pid {0} survived SIGKILL")]
+    Unkillable(i32),
+    #[error("cannot start the gateway: no openclaw CLI on PATH and ASM_GATEWAY_START_CMD is not set")]
+    NoStartCommand,
+    #[error("cannot open {}: {source}", path.display())]
+    StartLog { path: PathBuf, source: std::io::Error },
+    #[error("cannot run {program}: {source}")]
+    Spawn { program: String, source: std::io::Error },
+    #[error("{what} failed ({status}); output in {}{hint}", log.display())]
+    StartFailed { what: &'static str, status: std::process::ExitStatus, log: PathBuf, hint: &'static str },
+    #[error("{what}: {source}")]
+    Wait { what: &'static str, source: std::io::Error },
+    /// A service manager or CLI command failed: the command, how it ended, the end of its output.
+    #[error("{command}: {detail}")]
+    Command { command: String, detail: String },
+    /// The restart was lost: ASM stopped while it ran, and the next run found it unfinished.
+    #[error("{0}")]
+    Lost(String),
+}
 
 /// How long a start command may take to hand over before we consider it "running".
 const START_SETTLE: Duration = Duration::from_secs(3);
@@ -98,8 +125,7 @@ pub fn detect(rt: &Runtime) -> Supervision {
         }
     }
     if let Some(launchctl) = tool(rt, "launchctl") {
-        // SAFETY: getuid(2) has no failure mode and touches no memory.
-        let target = format!("gui/{}/{}", unsafe { libc::getuid() }, launchd_label(rt));
+        let target = format!("gui/{}/{}", nix::unistd::getuid(), launchd_label(rt));
         let cmd = Cmd::new([launchctl.display().to_string(), "print".into(), target.clone()]).timeout(Duration::from_secs(10));
         if proc::run(&cmd).is_ok_and(|o| o.success()) {
             return Supervision::Launchd { target };
@@ -111,7 +137,7 @@ pub fn detect(rt: &Runtime) -> Supervision {
 /// Restarts the gateway; `Ok` names the method used. `last_probe` says how it failed: a
 /// hung gateway is stopped by force rather than asked, and so is one whose earlier polite
 /// restart in this incident did not help (`attempt` 2 and later).
-pub fn restart(rt: &Runtime, endpoint: &Endpoint, last_probe: ProbeKind, attempt: u32) -> Result<String, String> {
+pub fn restart(rt: &Runtime, endpoint: &Endpoint, last_probe: ProbeKind, attempt: u32) -> Result<String, RestartError> {
     let force = last_probe == ProbeKind::Unresponsive || attempt >= 2;
     let supervision = detect(rt);
     log::info!("restarting the gateway via {} (last probe: {last_probe:?})", supervision.describe());
@@ -136,17 +162,12 @@ pub fn restart(rt: &Runtime, endpoint: &Endpoint, last_probe: ProbeKind, attempt
     }
 }
 
-fn restart_foreground(rt: &Runtime, endpoint: &Endpoint, force: bool, openclaw: Option<PathBuf>) -> Result<String, String> {
+fn restart_foreground(rt: &Runtime, endpoint: &Endpoint, force: bool, openclaw: Option<PathBuf>) -> Result<String, RestartError> {
     let listeners = endpoint.port.map(|p| listeners_on(p, rt)).unwrap_or_default();
     let (gateways, others): (Vec<Listener>, Vec<Listener>) = listeners.into_iter().partition(|l| l.is_gateway);
     if gateways.is_empty() {
         if let Some(other) = others.first() {
-            return Err(format!(
-                "port {} is held by pid {} ({}), which is not the OpenClaw gateway; not touching it",
-                endpoint.port.unwrap_or(0),
-                other.pid,
-                other.cmdline
-            ));
+            return Err(RestartError::PortHeldByOther { port: endpoint.port.unwrap_or(0), pid: other.pid, cmdline: other.cmdline.clone() });
         }
     }
     if !gateways.is_empty() && !force {
@@ -173,18 +194,18 @@ fn stop_wait(rt: &Runtime) -> Duration {
 }
 
 /// SIGTERM (+SIGCONT), wait, SIGKILL, and make sure it is gone.
-pub fn stop_process(pid: i32, wait: Duration) -> Result<String, String> {
-    proc::signal_pid(pid, libc::SIGTERM);
-    proc::signal_pid(pid, libc::SIGCONT);
+pub fn stop_process(pid: i32, wait: Duration) -> Result<String, RestartError> {
+    proc::signal_pid(pid, Signal::SIGTERM);
+    proc::signal_pid(pid, Signal::SIGCONT);
     if wait_gone(pid, wait) {
         return Ok(format!("stopped pid {pid} with SIGTERM"));
     }
     log::warn!("gateway pid {pid} still alive {}s after SIGTERM; sending SIGKILL", wait.as_secs());
-    proc::signal_pid(pid, libc::SIGKILL);
+    proc::signal_pid(pid, Signal::SIGKILL);
     if wait_gone(pid, KILL_WAIT) {
         Ok(format!("killed pid {pid} with SIGKILL"))
     } else {
-        Err(format!("gateway pid {pid} survived SIGKILL"))
+        Err(RestartError::Unkillable(pid))
     }
 }
 
@@ -214,21 +235,22 @@ fn process_gone(pid: i32) -> bool {
 /// Starts the gateway with ASM_GATEWAY_START_CMD or `openclaw gateway start`, detached (its
 /// own session; output to `logs/asm_gateway_start.log`). A command that is still running
 /// after a few seconds is the gateway itself; one that exits 0 was a launcher.
-pub fn start(rt: &Runtime) -> Result<String, String> {
+pub fn start(rt: &Runtime) -> Result<String, RestartError> {
     let (argv, what) = match &rt.config.gateway_start_cmd {
         Some(argv) => (argv.clone(), "ASM_GATEWAY_START_CMD"),
         None => {
-            let cli = tool(rt, "openclaw").ok_or("cannot start the gateway: no openclaw CLI on PATH and ASM_GATEWAY_START_CMD is not set")?;
+            let cli = tool(rt, "openclaw").ok_or(RestartError::NoStartCommand)?;
             (vec![cli.display().to_string(), "gateway".into(), "start".into()], "openclaw gateway start")
         }
     };
-    let program = argv.first().ok_or("ASM_GATEWAY_START_CMD is empty")?;
+    let program = argv.first().ok_or(RestartError::NoStartCommand)?;
     let log_path = rt.paths.log_file("gateway_start");
     if let Some(dir) = log_path.parent() {
         let _ = crate::fsutil::ensure_dir(dir, 0o700);
     }
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
-    let log_err = log.try_clone().map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
+    let start_log = |source| RestartError::StartLog { path: log_path.clone(), source };
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(start_log)?;
+    let log_err = log.try_clone().map_err(start_log)?;
     let mut command = Command::new(program);
     command.args(&argv[1..]).stdin(Stdio::null()).stdout(log).stderr(log_err);
     if let Some(cwd) = rt.paths.state_dir.is_dir().then(|| rt.paths.state_dir.clone()) {
@@ -238,11 +260,11 @@ pub fn start(rt: &Runtime) -> Result<String, String> {
     // gets its own session so it outlives this short-lived monitor and its terminal.
     unsafe {
         command.pre_exec(|| {
-            libc::setsid();
+            let _ = nix::unistd::setsid();
             Ok(())
         });
     }
-    let mut child = command.spawn().map_err(|e| format!("cannot run {program}: {e}"))?;
+    let mut child = command.spawn().map_err(|source| RestartError::Spawn { program: program.clone(), source })?;
     let deadline = Instant::now() + START_SETTLE;
     while Instant::now() < deadline {
         match child.try_wait() {
@@ -250,24 +272,25 @@ pub fn start(rt: &Runtime) -> Result<String, String> {
             Ok(Some(status)) => {
                 let hint =
                     if rt.config.gateway_start_cmd.is_none() { " (a gateway run by hand needs ASM_GATEWAY_START_CMD, the command that runs it)" } else { "" };
-                return Err(format!("{what} failed ({status}); output in {}{hint}", log_path.display()));
+                return Err(RestartError::StartFailed { what, status, log: log_path.clone(), hint });
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return Err(format!("{what}: {e}")),
+            Err(source) => return Err(RestartError::Wait { what, source }),
         }
     }
     Ok(format!("started with {what} (pid {})", child.id()))
 }
 
 /// Runs a step; `Err` carries a one-line reason with the end of its output.
-fn run_step(cmd: &Cmd) -> Result<String, String> {
-    let out = proc::run(cmd).map_err(|e| e.to_string())?;
+fn run_step(cmd: &Cmd) -> Result<String, RestartError> {
+    let out = proc::run(cmd).map_err(|e| RestartError::Command { command: cmd.display(), detail: e.to_string() })?;
     if out.success() {
         return Ok(out.stdout_text());
     }
     let text = format!("{} {}", out.stderr_text().trim(), out.stdout_text().trim());
     let tail: String = text.trim().chars().rev().take(300).collect::<Vec<_>>().into_iter().rev().collect();
-    Err(format!("{}: {}{}", cmd.display(), out.describe(), if tail.is_empty() { String::new() } else { format!(": {tail}") }))
+    let detail = if tail.is_empty() { out.describe() } else { format!("{}: {tail}", out.describe()) };
+    Err(RestartError::Command { command: cmd.display(), detail })
 }
 
 /// Whether a command line belongs to the gateway: OpenClaw's own (its process title is
@@ -405,6 +428,6 @@ mod tests {
         let port = listener.local_addr().unwrap().port();
         let ep = Endpoint { base_url: format!("http://127.0.0.1:{port}"), port: Some(port), source: "test".into() };
         let err = restart(&rt(&home, &[]), &ep, ProbeKind::Unresponsive, 1).unwrap_err();
-        assert!(err.contains("not the OpenClaw gateway"), "{err}");
+        assert!(err.to_string().contains("not the OpenClaw gateway"), "{err}");
     }
 }

@@ -1,8 +1,8 @@
 //! Key-information extraction from transcripts and the session memory store
 //! (`<state>/.session_memory/<session_id>.json`).
 //!
-//! The flow: a platform reader ([`readers`]) streams a session's transcript as
-//! platform-neutral [`TranscriptEvent`]s; the deterministic [`extract::Extractor`] keeps
+//! The flow: the session's platform adapter streams its transcript as platform-neutral
+//! [`TranscriptEvent`]s; the deterministic [`extract::Extractor`] keeps
 //! capped, recent-first sections; [`handoff`] renders the Markdown a new session is given;
 //! [`store`] writes the record atomically and links it to the session it continues.
 //! [`summary`] optionally asks the platform to summarize itself first; [`inject`] serves
@@ -11,13 +11,14 @@
 pub mod extract;
 pub mod handoff;
 pub mod inject;
-pub mod readers;
 pub mod store;
 pub mod summary;
 #[cfg(test)]
 mod tests;
 
 use crate::session::{Platform, SessionInfo};
+use crate::transcript::TranscriptError;
+pub use crate::transcript::{ReadStats, TranscriptEvent};
 use crate::Runtime;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -36,8 +37,8 @@ pub enum MemoryError {
     BadSessionId(String),
     #[error("session {0} has no transcript that ASM can read")]
     NoTranscript(String),
-    #[error("cannot read transcript {path}: {message}")]
-    Transcript { path: PathBuf, message: String },
+    #[error(transparent)]
+    Transcript(#[from] TranscriptError),
     #[error("no memory stored for session {0}")]
     NotFound(String),
     #[error("memory file {path} is unreadable: {message}")]
@@ -46,44 +47,6 @@ pub enum MemoryError {
     Write { path: PathBuf, message: String },
     #[error(transparent)]
     Fs(#[from] crate::fsutil::FsError),
-}
-
-/// One event of a transcript, the same for every platform. Readers drop synthetic rows
-/// (gateway notes, delivery mirrors, API-error lines, slash-command echoes) before this.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TranscriptEvent {
-    /// Something a person asked.
-    UserText { text: String, at: Option<String> },
-    /// What the model answered (text blocks only).
-    AssistantText { text: String, at: Option<String> },
-    /// A tool the model called; `input` is the tool's argument object.
-    ToolCall { id: String, name: String, input: serde_json::Value },
-    /// The result of a tool call; `name` and `input` are filled when the reader knows them.
-    ToolResult { id: String, name: Option<String>, input: Option<serde_json::Value>, output: String, is_error: bool },
-    /// Files a platform itself recorded as read or changed (OpenClaw compaction details, OpenCode patch parts).
-    FilesTouched { read: Vec<String>, changed: Vec<String> },
-    /// The platform's own summary of the conversation so far (compaction).
-    PlatformSummary { text: String, source: String, at: Option<String> },
-    /// The result a subagent handed back.
-    SubagentResult { text: String },
-    /// The session was reset in place: what came before left the model's context.
-    Reset,
-    /// Model/provider and working directory as the transcript records them.
-    Context { model: Option<String>, provider: Option<String>, cwd: Option<String>, branch: Option<String> },
-}
-
-/// What reading a transcript skipped, so nothing is lost silently.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ReadStats {
-    /// Records (lines/rows) read.
-    pub records: u64,
-    /// Records that were not valid JSON (or undecodable), skipped.
-    pub corrupt: u64,
-    /// Synthetic rows skipped on purpose (gateway-injected, delivery-mirror, API errors, ...).
-    pub synthetic: u64,
-    /// Records longer than the reader's per-record limit, skipped.
-    pub oversized: u64,
-    pub bytes: u64,
 }
 
 /// How full the context was when the memory was taken.
@@ -141,9 +104,11 @@ pub struct MemoryRecord {
 /// stores the record (linked to the session it continues). Returns what was stored.
 pub fn extract(rt: &Runtime, info: &SessionInfo) -> Result<MemoryRecord, MemoryError> {
     store::validate_session_id(&info.session_id)?;
-    let transcript = info.transcript.as_ref().ok_or_else(|| MemoryError::NoTranscript(info.session_id.clone()))?;
-    let outcome = summary::request(rt, info, transcript);
-    let record = build_record(rt, info, transcript, outcome)?;
+    if info.transcript.is_none() {
+        return Err(MemoryError::NoTranscript(info.session_id.clone()));
+    }
+    let outcome = summary::request(rt, info);
+    let record = build_record(rt, info, outcome)?;
     let stored = MemoryStore::new(rt).save(record)?;
     let stats = &stored.read_stats;
     log::info!(
@@ -161,14 +126,9 @@ pub fn extract(rt: &Runtime, info: &SessionInfo) -> Result<MemoryRecord, MemoryE
 }
 
 /// Extracts without storing: the record as it would be written (chain not linked yet).
-pub fn build_record(
-    rt: &Runtime,
-    info: &SessionInfo,
-    transcript: &crate::session::TranscriptRef,
-    outcome: summary::Outcome,
-) -> Result<MemoryRecord, MemoryError> {
+pub fn build_record(rt: &Runtime, info: &SessionInfo, outcome: summary::Outcome) -> Result<MemoryRecord, MemoryError> {
     let mut extractor = extract::Extractor::new();
-    let stats = readers::read(transcript, &mut |event| extractor.push(event))?;
+    let stats = crate::platform::read_events(info, &mut |event| extractor.push(event))?;
     let mut sections = extractor.finish();
     let summary = outcome.apply(&rt.config, &mut sections);
     let now = Utc::now();

@@ -50,7 +50,7 @@ pub struct PruneReport {
 }
 
 /// A memory file as found on disk: its record or why it does not parse, path, size.
-type ScannedFile = (Result<MemoryRecord, String>, PathBuf, u64);
+type ScannedFile = (Result<MemoryRecord, MemoryError>, PathBuf, u64);
 
 pub struct MemoryStore {
     dir: PathBuf,
@@ -130,6 +130,24 @@ impl MemoryStore {
         self.read_existing(&path)?.ok_or_else(|| MemoryError::NotFound(session_id.to_string()))
     }
 
+    /// The handoff of a session's memory, read on its own: a file from another ASM version
+    /// still has one even when its other fields differ.
+    pub fn handoff_of(&self, session_id: &str) -> Result<String, MemoryError> {
+        #[derive(serde::Deserialize)]
+        struct HandoffOnly {
+            #[serde(default)]
+            handoff: String,
+        }
+        let path = self.path_of(session_id)?;
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(MemoryError::NotFound(session_id.to_string())),
+            Err(e) => return Err(FsError::io("read", &path, e).into()),
+        };
+        let doc: HandoffOnly = serde_json::from_slice(&bytes).map_err(|e| MemoryError::Corrupt { path: path.clone(), message: e.to_string() })?;
+        Ok(doc.handoff)
+    }
+
     fn read_existing(&self, path: &Path) -> Result<Option<MemoryRecord>, MemoryError> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
@@ -154,7 +172,9 @@ impl MemoryStore {
                 continue;
             }
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-            let parsed = std::fs::read(&path).map_err(|e| e.to_string()).and_then(|b| serde_json::from_slice::<MemoryRecord>(&b).map_err(|e| e.to_string()));
+            let parsed = std::fs::read(&path)
+                .map_err(|e| MemoryError::Fs(FsError::io("read", &path, e)))
+                .and_then(|b| serde_json::from_slice::<MemoryRecord>(&b).map_err(|e| MemoryError::Corrupt { path: path.clone(), message: e.to_string() }));
             out.push((parsed, path, size));
         }
         Ok(out)
@@ -218,7 +238,7 @@ impl MemoryStore {
                         size_bytes: size,
                         previous_session_id: None,
                         summary_source: None,
-                        error: Some(format!("unreadable: {message}")),
+                        error: Some(message.to_string()),
                     },
                 }
             })
@@ -268,9 +288,10 @@ fn move_aside(path: &Path) -> Result<PathBuf, MemoryError> {
 
 fn describe_fs_error(e: &FsError) -> String {
     let FsError::Io { source, .. } = e;
-    match source.raw_os_error() {
-        Some(libc::ENOSPC) | Some(libc::EDQUOT) => format!("the disk is full ({e})"),
-        Some(libc::EFBIG) => format!("the file size limit was reached ({e})"),
+    use nix::errno::Errno;
+    match source.raw_os_error().map(Errno::from_raw) {
+        Some(Errno::ENOSPC | Errno::EDQUOT) => format!("the disk is full ({e})"),
+        Some(Errno::EFBIG) => format!("the file size limit was reached ({e})"),
         _ => e.to_string(),
     }
 }
@@ -427,11 +448,10 @@ pub(crate) mod tests {
         unsafe {
             use std::os::unix::process::CommandExt;
             cmd.pre_exec(move || {
-                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                let rl = libc::rlimit { rlim_cur: limit, rlim_max: limit };
-                if libc::setrlimit(libc::RLIMIT_FSIZE, &rl) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
+                use nix::sys::resource::{setrlimit, Resource};
+                use nix::sys::signal::{signal, SigHandler, Signal};
+                signal(Signal::SIGXFSZ, SigHandler::SigIgn).map_err(std::io::Error::from)?;
+                setrlimit(Resource::RLIMIT_FSIZE, limit, limit).map_err(std::io::Error::from)?;
                 Ok(())
             });
         }

@@ -1,9 +1,11 @@
 //! Extraction end to end: every fixture transcript of the three platforms, legacy formats
 //! built from the reference notes, and a transcript seeded with secrets.
 
-use super::readers::{openclaw as ocl, opencode as oc};
 use super::*;
 use crate::env::Env;
+use crate::platform::openclaw::events as ocl;
+use crate::platform::opencode::events as oc;
+use crate::session::StoreKind;
 use crate::session::TranscriptRef;
 use asm_testkit::{fixtures_dir, TempDir};
 use serde_json::json;
@@ -26,7 +28,7 @@ pub(crate) fn info(platform: Platform, id: &str, transcript: TranscriptRef) -> S
 }
 
 fn cc(id: &str) -> TranscriptRef {
-    TranscriptRef::ClaudeCodeJsonl { path: fixtures_dir().join("claude-code/projects/-tmp-fixture-project-demo").join(format!("{id}.jsonl")) }
+    TranscriptRef::new(StoreKind::JsonlFile, fixtures_dir().join("claude-code/projects/-tmp-fixture-project-demo").join(format!("{id}.jsonl")), id)
 }
 
 fn stored_text(rt: &Runtime, id: &str) -> String {
@@ -67,14 +69,14 @@ fn opencode_sqlite_fixture() {
     let home = TempDir::new("x-oc");
     let db = oc::tests::fixture_db(home.path());
     let rt = runtime(home.path(), &[]);
-    let transcript = TranscriptRef::OpencodeSqlite { db: db.clone(), session_id: oc::tests::SESSION_A.into() };
+    let transcript = TranscriptRef::new(StoreKind::Sqlite, db.clone(), oc::tests::SESSION_A);
     let r = extract(&rt, &info(Platform::Opencode, oc::tests::SESSION_A, transcript)).unwrap();
     assert_eq!(r.sections.user_requests, ["hello", "second"]);
     assert!(r.sections.platform_summary.as_ref().unwrap().text.contains("## Relevant Files"));
     assert_eq!(r.model.as_deref(), Some("mock-model"));
     assert_eq!(r.cwd.as_deref(), Some("/tmp/ocfx/demo"));
     assert!(r.handoff.contains("Say hello to the mock model"));
-    let transcript = TranscriptRef::OpencodeSqlite { db, session_id: oc::tests::SESSION_B.into() };
+    let transcript = TranscriptRef::new(StoreKind::Sqlite, db, oc::tests::SESSION_B);
     let r = extract(&rt, &info(Platform::Opencode, oc::tests::SESSION_B, transcript)).unwrap();
     assert!(r.sections.goal.unwrap().starts_with("Continue the work of session ses_df4c7636affe5zEnkBDHC7yhTL"));
     assert!(r.sections.identifiers.contains(&"README.md".to_string()) || r.sections.identifiers.iter().any(|i| i.contains("ses_df4c7636affe5zEnkBDHC7yhTL")));
@@ -94,8 +96,7 @@ fn openclaw_sqlite_fixtures_with_zstd_rows() {
         3,
     );
     let rt = runtime(home.path(), &[]);
-    let mut topic =
-        info(Platform::Openclaw, ocl::tests::TOPIC_SESSION, TranscriptRef::OpenclawSqlite { db: db.clone(), session_id: ocl::tests::TOPIC_SESSION.into() });
+    let mut topic = info(Platform::Openclaw, ocl::tests::TOPIC_SESSION, TranscriptRef::new(StoreKind::Sqlite, db.clone(), ocl::tests::TOPIC_SESSION));
     topic.key = Some("agent:main:telegram:group:-1001234567890:topic:466".into());
     let r = extract(&rt, &topic).unwrap();
     assert_eq!(
@@ -106,7 +107,7 @@ fn openclaw_sqlite_fixtures_with_zstd_rows() {
     assert_eq!(r.key.as_deref(), Some("agent:main:telegram:group:-1001234567890:topic:466"));
     assert!(!stored_text(&rt, ocl::tests::TOPIC_SESSION).contains("Manager notice via send RPC"), "delivery mirror skipped");
 
-    let cli = info(Platform::Openclaw, ocl::tests::CLI_SESSION, TranscriptRef::OpenclawSqlite { db, session_id: ocl::tests::CLI_SESSION.into() });
+    let cli = info(Platform::Openclaw, ocl::tests::CLI_SESSION, TranscriptRef::new(StoreKind::Sqlite, db, ocl::tests::CLI_SESSION));
     let r = extract(&rt, &cli).unwrap();
     assert_eq!(r.sections.user_requests, ["Continue with the task."]);
     assert!(r.sections.platform_summary.as_ref().unwrap().text.contains("## Decisions"));
@@ -139,7 +140,15 @@ fn openclaw_legacy_jsonl_format() {
     let path = home.join("92768b1d-0000-4000-8000-000000000001.jsonl");
     openclaw_legacy_jsonl(&path);
     let rt = runtime(home.path(), &[]);
-    let r = extract(&rt, &info(Platform::Openclaw, "92768b1d-0000-4000-8000-000000000001", TranscriptRef::OpenclawJsonl { path })).unwrap();
+    let r = extract(
+        &rt,
+        &info(
+            Platform::Openclaw,
+            "92768b1d-0000-4000-8000-000000000001",
+            TranscriptRef::new(StoreKind::JsonlFile, path, "92768b1d-0000-4000-8000-000000000001"),
+        ),
+    )
+    .unwrap();
     let s = &r.sections;
     assert_eq!(s.goal.as_deref(), Some("Deploy the bot to https://bots.example.net/hook and check port 8443"));
     assert_eq!(s.latest_request.as_deref(), Some("Use the user unit instead. TODO: document it in README.md"));
@@ -231,7 +240,7 @@ fn opencode_legacy_json_tree() {
     let storage = home.join("opencode/storage");
     opencode_legacy_tree(&storage, "ses_legacy0001");
     let rt = runtime(home.path(), &[]);
-    let transcript = TranscriptRef::OpencodeLegacy { storage_dir: storage, session_id: "ses_legacy0001".into() };
+    let transcript = TranscriptRef::new(StoreKind::JsonTree, storage, "ses_legacy0001");
     let r = extract(&rt, &info(Platform::Opencode, "ses_legacy0001", transcript)).unwrap();
     let s = &r.sections;
     assert_eq!(s.user_requests, ["Add a retry with backoff to src/net.rs"]);
@@ -272,7 +281,7 @@ fn secrets_never_reach_the_memory_file() {
     let path = home.join("s.jsonl");
     std::fs::write(&path, lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n")).unwrap();
     let rt = runtime(home.path(), &[]);
-    let r = extract(&rt, &info(Platform::ClaudeCode, "secret-session", TranscriptRef::ClaudeCodeJsonl { path })).unwrap();
+    let r = extract(&rt, &info(Platform::ClaudeCode, "secret-session", TranscriptRef::new(StoreKind::JsonlFile, path, "secret-session"))).unwrap();
     let stored = stored_text(&rt, "secret-session");
     for secret in secrets {
         assert!(!stored.contains(secret), "{secret} leaked into the memory file:\n{stored}");

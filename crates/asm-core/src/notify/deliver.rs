@@ -7,14 +7,13 @@
 
 use super::outbox::{Outbox, PendingMessage};
 use super::policy::NotifyState;
-use super::route::Route;
+use super::route::{Backend, ChatChoice, Route};
 use super::sender::{split_text, Outgoing, SendOutcome, PART_LIMIT};
 use crate::clock::Clock;
 use crate::state::StateStore;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::time::Duration;
-
-pub const STATE_SECTION: &str = "notify";
 
 /// Waiting, as an input: real sleeping in tools, a clock that jumps in tests.
 pub trait Sleeper: Send + Sync {
@@ -54,7 +53,8 @@ pub struct Attempt {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct PassReport {
-    pub backend: String,
+    /// The backend that delivered; None when nothing was pending.
+    pub backend: Option<Backend>,
     /// Ids of messages fully delivered in this pass, in order.
     pub delivered: Vec<String>,
     pub attempts: Vec<Attempt>,
@@ -78,9 +78,19 @@ enum Step {
     Stop(String),
 }
 
+/// The part of a message on its way, and where it goes.
+struct Sending<'m> {
+    message: &'m PendingMessage,
+    part: usize,
+    parts: usize,
+    chat: Option<String>,
+    use_topic: bool,
+    now: DateTime<Utc>,
+}
+
 impl Pass<'_> {
     pub fn run(&self, opts: PassOptions) -> PassReport {
-        let mut report = PassReport { backend: self.route.backend.to_string(), ..PassReport::default() };
+        let mut report = PassReport { backend: Some(self.route.backend), ..PassReport::default() };
         let _lock = match self.outbox.try_lock_delivery() {
             Ok(Some(lock)) => lock,
             Ok(None) => {
@@ -124,88 +134,117 @@ impl Pass<'_> {
     }
 
     fn load_state(&self) -> NotifyState {
-        self.state.section(STATE_SECTION).unwrap_or_else(|e| {
+        self.state.section().unwrap_or_else(|e| {
             log::warn!("cannot read the notify state ({e}); delivering without throttle history");
             NotifyState::default()
         })
     }
 
     fn update_state(&self, change: impl FnOnce(&mut NotifyState)) {
-        if let Err(e) = self.state.update(STATE_SECTION, change) {
+        if let Err(e) = self.state.update(change) {
             log::warn!("cannot record the notify state: {e}");
         }
     }
 
+    /// One message, one move: wait out a throttle, send the next part, or stop.
     fn step(&self, message: &PendingMessage, opts: PassOptions, waited: &mut Duration, report: &mut PassReport) -> Step {
         let now = self.clock.now();
         let state = self.load_state();
         let (sender, chat) = match self.route.ready() {
             Ok(ready) => ready,
-            Err(error) => return self.config_error(&error, now, opts, &state),
+            Err(error) => return self.config_error(&error.to_string(), now, opts, &state),
         };
-        if !opts.force {
-            if let Some(b) = state.blocking(&self.route.fingerprint, now) {
-                return Step::Stop(format!("delivery paused until {} after a configuration error: {}", b.until.format("%Y-%m-%d %H:%M:%S UTC"), b.error));
-            }
+        if let Some(paused) = self.paused_by_config_error(&state, now, opts) {
+            return paused;
         }
         let chat_id = chat.map(|c| state.effective_chat(&c.id));
-        if let Some(chat_id) = chat_id.as_deref() {
-            let at = state.next_send_at(chat_id, now);
-            if at > now {
-                let wait = (at - now).to_std().unwrap_or(Duration::ZERO);
-                if *waited + wait > opts.max_wait {
-                    return Step::Stop(format!("next send allowed at {} (rate limit or back-off); left queued", at.format("%Y-%m-%d %H:%M:%S UTC")));
-                }
-                self.sleeper.sleep(wait);
-                *waited += wait;
-                return Step::Continue;
-            }
+        if let Some(throttled) = chat_id.as_deref().and_then(|c| self.wait_for_throttle(&state, c, now, opts, waited)) {
+            return throttled;
         }
         let parts = split_text(&message.text, PART_LIMIT);
-        let part = message.parts_done;
-        let Some(part_text) = parts.get(part) else {
+        let Some(part_text) = parts.get(message.parts_done) else {
             // Every part was confirmed before a crash took the final mark: finish it now.
             return self.mark_sent(message, None, now, report);
         };
+        let send = Sending { message, part: message.parts_done, parts: parts.len(), chat: chat_id, use_topic: false, now };
+        let send = Sending { use_topic: send.chat.as_deref().is_none_or(|c| state.use_topic(c, self.route.topic, now)), ..send };
+        let outcome = self.send_part(sender, &send, part_text, report);
+        self.settle(&send, outcome, chat, opts, &state, report)
+    }
+
+    /// A configuration error paused delivery until the configuration changes (unless forced).
+    fn paused_by_config_error(&self, state: &NotifyState, now: DateTime<Utc>, opts: PassOptions) -> Option<Step> {
+        if opts.force {
+            return None;
+        }
+        let b = state.blocking(&self.route.fingerprint, now)?;
+        Some(Step::Stop(format!("delivery paused until {} after a configuration error: {}", b.until.format("%Y-%m-%d %H:%M:%S UTC"), b.error)))
+    }
+
+    /// Waits for the chat's next allowed send when that fits the pass's budget; stops otherwise.
+    fn wait_for_throttle(&self, state: &NotifyState, chat_id: &str, now: DateTime<Utc>, opts: PassOptions, waited: &mut Duration) -> Option<Step> {
+        let at = state.next_send_at(chat_id, now);
+        if at <= now {
+            return None;
+        }
+        let wait = (at - now).to_std().unwrap_or(Duration::ZERO);
+        if *waited + wait > opts.max_wait {
+            return Some(Step::Stop(format!("next send allowed at {} (rate limit or back-off); left queued", at.format("%Y-%m-%d %H:%M:%S UTC"))));
+        }
+        self.sleeper.sleep(wait);
+        *waited += wait;
+        Some(Step::Continue)
+    }
+
+    /// Sends one part (with a note when the topic is gone) and records the attempt.
+    fn send_part(&self, sender: &dyn super::sender::Sender, send: &Sending, part_text: &str, report: &mut PassReport) -> SendOutcome {
         let topic = self.route.topic;
-        let use_topic = chat_id.as_deref().is_none_or(|c| state.use_topic(c, topic, now));
-        let text =
-            if use_topic || topic == 1 { part_text.clone() } else { format!("(feed topic {topic} is missing or closed; posting in General)\n{part_text}") };
-        let out = Outgoing { chat: chat_id.as_deref().unwrap_or(""), topic: if use_topic { Some(topic) } else { None }, text: &text };
+        let text = if send.use_topic || topic == 1 {
+            part_text.to_string()
+        } else {
+            format!("(feed topic {topic} is missing or closed; posting in General)\n{part_text}")
+        };
+        let out = Outgoing { chat: send.chat.as_deref().unwrap_or(""), topic: if send.use_topic { Some(topic) } else { None }, text: &text };
         let outcome = sender.send(&out);
         report.attempts.push(Attempt {
-            id: message.id.clone(),
-            kind: message.kind.clone(),
-            part,
-            parts: parts.len(),
-            chat: chat_id.clone(),
+            id: send.message.id.clone(),
+            kind: send.message.kind.clone(),
+            part: send.part,
+            parts: send.parts,
+            chat: send.chat.clone(),
             topic: out.topic.filter(|t| *t != 1),
             outcome: outcome.clone(),
         });
-        let chat_id = chat_id.unwrap_or_default();
+        outcome
+    }
+
+    /// Records what the other side answered and decides whether the pass goes on.
+    fn settle(&self, send: &Sending, outcome: SendOutcome, chat: Option<&ChatChoice>, opts: PassOptions, state: &NotifyState, report: &mut PassReport) -> Step {
+        let (now, topic) = (send.now, self.route.topic);
+        let chat_id = send.chat.clone().unwrap_or_default();
         match outcome {
             SendOutcome::Delivered { message_id, .. } => {
                 self.update_state(|s| {
                     s.record_delivery(&chat_id, now);
-                    if use_topic {
+                    if send.use_topic {
                         s.record_topic_ok(&chat_id, topic);
                     }
                 });
-                if part + 1 < parts.len() {
-                    if let Err(e) = self.outbox.mark_part(&message.id, part, now, message_id) {
-                        return Step::Stop(format!("sent part {} of {} but cannot record it: {e}", part + 1, message.id));
+                if send.part + 1 < send.parts {
+                    if let Err(e) = self.outbox.mark_part(&send.message.id, send.part, now, message_id) {
+                        return Step::Stop(format!("sent part {} of {} but cannot record it: {e}", send.part + 1, send.message.id));
                     }
                     return Step::Continue;
                 }
-                self.mark_sent(message, message_id, now, report)
+                self.mark_sent(send.message, message_id, now, report)
             }
-            SendOutcome::TopicMissing { error } if use_topic && topic != 1 => {
+            SendOutcome::TopicMissing { error } if send.use_topic && topic != 1 => {
                 log::warn!("feed topic {topic} in chat {chat_id} is missing or closed ({error}); posting in General and warning in health_check");
                 self.update_state(|s| s.record_topic_missing(&chat_id, topic, &error, now));
                 Step::Continue
             }
             SendOutcome::Migrated { to_chat, error } if to_chat == chat_id => {
-                self.config_error(&format!("{error} (already posting to {to_chat})"), now, opts, &state)
+                self.config_error(&format!("{error} (already posting to {to_chat})"), now, opts, state)
             }
             SendOutcome::Migrated { to_chat, error } => {
                 log::warn!("chat {chat_id} moved to {to_chat} ({error}); posting there — set ASM_FEED_CHAT_ID={to_chat}");
@@ -223,10 +262,10 @@ impl Pass<'_> {
                 self.update_state(|s| s.record_transient(&error, now));
                 Step::Stop(error)
             }
-            SendOutcome::Config { error } | SendOutcome::TopicMissing { error } => self.config_error(&error, now, opts, &state),
+            SendOutcome::Config { error } | SendOutcome::TopicMissing { error } => self.config_error(&error, now, opts, state),
             SendOutcome::Rejected { error } => {
-                log::error!("notification {} refused for good and kept as dead in the outbox: {error}", message.id);
-                match self.outbox.mark_dead(message, now, &error) {
+                log::error!("notification {} refused for good and kept as dead in the outbox: {error}", send.message.id);
+                match self.outbox.mark_dead(send.message, now, &error) {
                     Ok(()) => Step::Continue,
                     Err(e) => Step::Stop(format!("cannot record a refused message: {e}")),
                 }
@@ -234,8 +273,8 @@ impl Pass<'_> {
         }
     }
 
-    fn mark_sent(&self, message: &PendingMessage, message_id: Option<String>, now: chrono::DateTime<chrono::Utc>, report: &mut PassReport) -> Step {
-        match self.outbox.mark_sent(&message.id, now, self.route.backend, message_id) {
+    fn mark_sent(&self, message: &PendingMessage, message_id: Option<String>, now: DateTime<Utc>, report: &mut PassReport) -> Step {
+        match self.outbox.mark_sent(&message.id, now, self.route.backend.name(), message_id) {
             Ok(()) => {
                 log::info!("notification {} delivered via {}", message.id, self.route.backend);
                 report.delivered.push(message.id.clone());
@@ -246,7 +285,7 @@ impl Pass<'_> {
         }
     }
 
-    fn config_error(&self, error: &str, now: chrono::DateTime<chrono::Utc>, opts: PassOptions, state: &NotifyState) -> Step {
+    fn config_error(&self, error: &str, now: DateTime<Utc>, opts: PassOptions, state: &NotifyState) -> Step {
         let repeated = state.blocked.as_ref().is_some_and(|b| b.fingerprint == self.route.fingerprint && b.error == error);
         if !repeated || opts.force {
             log::error!("NOTIFICATIONS ARE NOT BEING DELIVERED — configuration error: {error}. Messages stay queued in the outbox; fix the configuration and run health_check --notify-test");

@@ -24,7 +24,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::fsutil::FsError;
 use crate::Runtime;
 use chrono::{DateTime, Utc};
-use deliver::{Pass, STATE_SECTION};
+use deliver::Pass;
 use policy::NotifyState;
 use serde::Serialize;
 use std::time::Duration;
@@ -101,7 +101,7 @@ impl<'a> Notifier<'a> {
             let now = self.clock.now();
             let key = format!("{}:{}", event.kind(), event.text());
             let cooldown = self.rt.config.notify_cooldown;
-            match self.rt.state().update(STATE_SECTION, |s: &mut NotifyState| s.coalesce(&key, cooldown, now)) {
+            match self.rt.state().update(|s: &mut NotifyState| s.coalesce(&key, cooldown, now)) {
                 Ok(true) => return Ok(Enqueued::Coalesced),
                 Ok(false) => {}
                 Err(e) => log::warn!("cannot check the notify cooldown ({e}); queuing anyway"),
@@ -123,9 +123,9 @@ impl<'a> Notifier<'a> {
     pub fn deliver_pending(&self, opts: PassOptions) -> PassReport {
         let outbox = self.outbox();
         if outbox.snapshot().map(|s| s.pending.is_empty()).unwrap_or(false) {
-            return PassReport { backend: String::new(), ..PassReport::default() };
+            return PassReport::default();
         }
-        let route = route::resolve(self.rt);
+        let route = route::for_runtime(self.rt);
         let state = self.rt.state();
         let pass = Pass { outbox: &outbox, state: &state, route: &route, clock: self.clock, sleeper: self.sleeper };
         let mut report = pass.run(opts);
@@ -157,14 +157,18 @@ impl<'a> Notifier<'a> {
     /// `health_check --notify-test`: delivers anything pending first, then the test message,
     /// and says what happened. A test message that did not get through is not retried later.
     pub fn send_test(&self, text: &str) -> TestReport {
-        let route = route::resolve(self.rt);
+        let route = route::for_runtime(self.rt);
         let mut report = TestReport {
-            backend: route.backend.to_string(),
+            backend: route.backend,
             backend_reason: route.why.clone(),
             chat: route.chat.as_ref().ok().map(|c| c.id.clone()),
             chat_source: route.chat_source(),
             topic: route.topic,
-            ..TestReport::default()
+            delivered: false,
+            answer: None,
+            error: None,
+            earlier_delivered: 0,
+            pending_left: 0,
         };
         let id = match self.append(&Event::Test { text: text.to_string() }) {
             Ok(id) => id,
@@ -217,9 +221,9 @@ fn new_message_id(now: DateTime<Utc>) -> String {
 }
 
 /// What `health_check --notify-test` prints.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TestReport {
-    pub backend: String,
+    pub backend: route::Backend,
     pub backend_reason: String,
     pub chat: Option<String>,
     /// Where the chat id came from, or why there is none.
@@ -260,7 +264,7 @@ impl TestReport {
 /// The notification part of the health report.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct NotifyHealth {
-    pub backend: String,
+    pub backend: Option<route::Backend>,
     pub backend_reason: String,
     pub chat: Option<String>,
     pub chat_source: String,
@@ -279,12 +283,12 @@ pub struct NotifyHealth {
 
 /// The notification health: backend, chat, backlog and warnings (probes the gateway in auto mode).
 pub fn health(rt: &Runtime) -> NotifyHealth {
-    let route = route::resolve(rt);
+    let route = route::for_runtime(rt);
     let mut h = NotifyHealth {
-        backend: route.backend.to_string(),
+        backend: Some(route.backend),
         backend_reason: route.why.clone(),
         chat: route.chat.as_ref().ok().map(|c| c.id.clone()),
-        chat_source: route.chat.as_ref().map(|c| c.source.clone()).unwrap_or_else(|e| e.clone()),
+        chat_source: route.chat_source(),
         topic: route.topic,
         ..NotifyHealth::default()
     };
@@ -297,7 +301,7 @@ pub fn health(rt: &Runtime) -> NotifyHealth {
         }
         Err(e) => h.warnings.push(format!("notification outbox: {e}")),
     }
-    let state: NotifyState = rt.state().section(STATE_SECTION).unwrap_or_default();
+    let state: NotifyState = rt.state().section().unwrap_or_default();
     h.last_delivered_at = state.last_delivered_at;
     h.retry_at = state.not_before.filter(|t| *t > Utc::now());
     h.last_error = state.last_error.clone();
@@ -328,7 +332,8 @@ pub fn health(rt: &Runtime) -> NotifyHealth {
 
 /// The section as lines for people.
 pub fn render_health(h: &NotifyHealth) -> Vec<String> {
-    let mut lines = vec![format!("notify      backend {} ({})", h.backend, h.backend_reason)];
+    let backend = h.backend.map_or("-", route::Backend::name);
+    let mut lines = vec![format!("notify      backend {backend} ({})", h.backend_reason)];
     lines.push(format!("            chat {} ({}), topic {}", h.chat.as_deref().unwrap_or("-"), h.chat_source, h.topic));
     let last = h.last_delivered_at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "never".into());
     lines.push(format!("            outbox {} pending, {} dead; last delivery {last}", h.pending, h.dead));

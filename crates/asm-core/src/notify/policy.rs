@@ -35,6 +35,10 @@ pub struct NotifyState {
     pub last_error: Option<String>,
 }
 
+impl crate::state::Section for NotifyState {
+    const NAME: &'static str = "notify";
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Blocked {
     pub since: DateTime<Utc>,

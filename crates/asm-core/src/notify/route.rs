@@ -1,19 +1,68 @@
 //! Where notifications go: the backend (ASM_NOTIFY_BACKEND, or `auto`: openclaw when its CLI
 //! and a reachable gateway exist, else telegram when a token exists, else log), the chat
 //! (ASM_FEED_CHAT_ID, else the one Telegram group OpenClaw knows), the topic, and the bot
-//! token (TELEGRAM_BOT_TOKEN / ASM_TELEGRAM_BOT_TOKEN, else OpenClaw's
-//! `channels.telegram.botToken` / `tokenFile`). OpenClaw's config is read leniently (JSON5).
+//! token (TELEGRAM_BOT_TOKEN / ASM_TELEGRAM_BOT_TOKEN, else OpenClaw's config). A process
+//! resolves its route once ([`for_runtime`]): it reads OpenClaw's config, may probe the
+//! gateway and list OpenClaw's sessions, none of which changes between two messages.
 
 use super::openclaw_cli::OpenclawCliSender;
 use super::sender::{LogSender, Sender};
 use super::telegram::TelegramSender;
 use crate::config::{NotifyBackend, Secret};
+use crate::platform::openclaw::{self, config as oc_config};
 use crate::{proc, Runtime};
+use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+use thiserror::Error;
+
+/// The backend a route delivers through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    Openclaw,
+    Telegram,
+    Log,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Openclaw => "openclaw",
+            Backend::Telegram => "telegram",
+            Backend::Log => "log",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A piece of the route that is missing: a configuration error that `health_check` shows and
+/// on which delivery pauses.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RouteError {
+    #[error("ASM_NOTIFY_BACKEND=telegram but no bot token: set TELEGRAM_BOT_TOKEN or OpenClaw's channels.telegram.botToken{}", suffix(.0, " (", ")"))]
+    NoToken(Option<String>),
+    #[error("ASM_NOTIFY_BACKEND=openclaw but no openclaw executable is on PATH")]
+    NoOpenclawCli,
+    #[error("no feed chat: set ASM_FEED_CHAT_ID (OpenClaw's config and sessions name no Telegram group){}", suffix(.0, "; ", ""))]
+    NoChat(Option<String>),
+    #[error("no feed chat: OpenClaw knows {} Telegram groups ({}); set ASM_FEED_CHAT_ID to the feed's group", .0.len(), .0.join(", "))]
+    ManyChats(Vec<String>),
+    #[error("not needed for the log backend")]
+    NotNeeded,
+}
+
+fn suffix(detail: &Option<String>, open: &str, close: &str) -> String {
+    detail.as_ref().map(|d| format!("{open}{d}{close}")).unwrap_or_default()
+}
 
 /// The chat the feed goes to, and what said so.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,32 +71,33 @@ pub struct ChatChoice {
     pub source: String,
 }
 
-/// The resolved destination. A piece that is missing is a configuration error, kept as text
-/// so `health_check` can show it and the delivery pass can pause on it.
+/// The resolved destination.
 pub struct Route {
-    pub backend: &'static str,
+    pub backend: Backend,
     /// Why this backend (for health_check).
     pub why: String,
-    pub sender: Result<Box<dyn Sender>, String>,
-    pub chat: Result<ChatChoice, String>,
+    pub sender: Result<Box<dyn Sender>, RouteError>,
+    pub chat: Result<ChatChoice, RouteError>,
     pub topic: i64,
-    /// Identifies this configuration, so a configuration error pauses only until it changes.
+    /// Identifies this configuration (a digest, stable across releases), so a configuration
+    /// error pauses delivery only until the configuration changes.
     pub fingerprint: String,
 }
 
 impl Route {
-    /// Where the chat id came from, or why there is none (the log backend needs none).
+    /// Where the chat id came from, or why there is none.
     pub fn chat_source(&self) -> String {
-        match (&self.chat, self.backend) {
-            (Ok(c), _) => c.source.clone(),
-            (Err(e), _) => e.clone(),
+        match &self.chat {
+            Ok(c) => c.source.clone(),
+            Err(e) => e.to_string(),
         }
     }
 
-    /// The sender and chat, or the configuration error that stops delivery.
-    pub fn ready(&self) -> Result<(&dyn Sender, Option<&ChatChoice>), String> {
+    /// The sender and chat, or the configuration error that stops delivery (the log backend
+    /// needs no chat).
+    pub fn ready(&self) -> Result<(&dyn Sender, Option<&ChatChoice>), RouteError> {
         let sender = self.sender.as_deref().map_err(Clone::clone)?;
-        if self.backend == "log" {
+        if self.backend == Backend::Log {
             return Ok((sender, self.chat.as_ref().ok()));
         }
         let chat = self.chat.as_ref().map_err(Clone::clone)?;
@@ -55,111 +105,74 @@ impl Route {
     }
 }
 
+/// This process's route, resolved on first use.
+pub fn for_runtime(rt: &Runtime) -> Arc<Route> {
+    rt.memo(|| resolve(rt))
+}
+
 pub fn resolve(rt: &Runtime) -> Route {
-    let oc = read_openclaw_config(rt);
+    let oc = oc_config::read(&rt.paths).map_err(|e| e.to_string());
     let oc_value = oc.as_ref().ok().and_then(Option::as_ref);
-    let (backend, why, sender): (&'static str, String, Result<Box<dyn Sender>, String>) = match rt.config.notify_backend {
-        NotifyBackend::Log => ("log", "ASM_NOTIFY_BACKEND=log".into(), Ok(Box::new(LogSender))),
+    let (backend, why, sender): (Backend, String, Result<Box<dyn Sender>, RouteError>) = match rt.config.notify_backend {
+        NotifyBackend::Log => (Backend::Log, "ASM_NOTIFY_BACKEND=log".into(), Ok(Box::new(LogSender))),
         NotifyBackend::Telegram => {
-            let sender = telegram_sender(rt, oc_value).ok_or_else(|| no_token_error(&oc));
-            ("telegram", "ASM_NOTIFY_BACKEND=telegram".into(), sender)
+            let sender = telegram_sender(rt, oc_value).ok_or_else(|| RouteError::NoToken(oc.as_ref().err().cloned()));
+            (Backend::Telegram, "ASM_NOTIFY_BACKEND=telegram".into(), sender)
         }
         NotifyBackend::Openclaw => {
-            let sender = openclaw_program(rt)
-                .map(|p| Box::new(OpenclawCliSender::new(p, &rt.env)) as Box<dyn Sender>)
-                .ok_or_else(|| "ASM_NOTIFY_BACKEND=openclaw but no openclaw executable is on PATH".to_string());
-            ("openclaw", "ASM_NOTIFY_BACKEND=openclaw".into(), sender)
+            let sender = openclaw_program(rt).map(|p| Box::new(OpenclawCliSender::new(p, &rt.env)) as Box<dyn Sender>).ok_or(RouteError::NoOpenclawCli);
+            (Backend::Openclaw, "ASM_NOTIFY_BACKEND=openclaw".into(), sender)
         }
         NotifyBackend::Auto => auto(rt, oc_value),
     };
     // The log backend needs no chat, so it does not pay for session discovery.
-    let chat = if backend == "log" { Err("not needed for the log backend".to_string()) } else { resolve_chat(rt, oc_value, &oc) };
+    let chat = if backend == Backend::Log { Err(RouteError::NotNeeded) } else { resolve_chat(rt, oc_value, oc.as_ref().err()) };
     let topic = rt.config.feed_topic;
-    let token = rt.config.telegram_bot_token.clone().or_else(|| oc_value.and_then(|v| token_from_openclaw(rt, v)));
+    let token = bot_token(rt, oc_value);
     let fingerprint = fingerprint(backend, chat.as_ref().ok().map(|c| c.id.as_str()), topic, token.as_ref().map(Secret::expose));
     Route { backend, why, sender, chat, topic, fingerprint }
 }
 
-fn auto(rt: &Runtime, oc: Option<&Value>) -> (&'static str, String, Result<Box<dyn Sender>, String>) {
+fn auto(rt: &Runtime, oc: Option<&Value>) -> (Backend, String, Result<Box<dyn Sender>, RouteError>) {
     // Inside an agent's exec tool OpenClaw's CLI refuses message RPCs by design.
     let inside_agent_exec = rt.env.get("OPENCLAW_SHELL") == Some("exec");
     if let Some(program) = openclaw_program(rt).filter(|_| !inside_agent_exec) {
-        let endpoint = crate::gateway::probe::Endpoint::resolve(rt);
-        let url = endpoint.base_url.clone();
-        if gateway_reachable(&endpoint, Duration::from_secs(rt.config.gateway_probe_timeout)) {
-            let why = format!("auto: openclaw CLI at {} and the gateway answers at {url}", program.display());
-            return ("openclaw", why, Ok(Box::new(OpenclawCliSender::new(program, &rt.env))));
+        let endpoint = openclaw::probe::Endpoint::resolve(rt);
+        let timeout = Duration::from_secs(rt.config.gateway_probe_timeout);
+        if openclaw::probe::probe(&endpoint, timeout, &crate::clock::SystemClock).ok() {
+            let why = format!("auto: openclaw CLI at {} and the gateway answers at {}", program.display(), endpoint.base_url);
+            return (Backend::Openclaw, why, Ok(Box::new(OpenclawCliSender::new(program, &rt.env))));
         }
     }
     if let Some(sender) = telegram_sender(rt, oc) {
-        return ("telegram", "auto: no reachable OpenClaw gateway, a bot token is configured".into(), Ok(sender));
+        return (Backend::Telegram, "auto: no reachable OpenClaw gateway, a bot token is configured".into(), Ok(sender));
     }
-    ("log", "auto: no reachable OpenClaw gateway and no bot token".into(), Ok(Box::new(LogSender)))
-}
-
-fn no_token_error(oc: &Result<Option<Value>, String>) -> String {
-    let mut error = "ASM_NOTIFY_BACKEND=telegram but no bot token: set TELEGRAM_BOT_TOKEN or OpenClaw's channels.telegram.botToken".to_string();
-    if let Err(e) = oc {
-        error.push_str(&format!(" ({e})"));
-    }
-    error
+    (Backend::Log, "auto: no reachable OpenClaw gateway and no bot token".into(), Ok(Box::new(LogSender)))
 }
 
 fn openclaw_program(rt: &Runtime) -> Option<PathBuf> {
     proc::which("openclaw", rt.env.get("PATH"))
 }
 
+fn bot_token(rt: &Runtime, oc: Option<&Value>) -> Option<Secret> {
+    rt.config.telegram_bot_token.clone().or_else(|| oc.and_then(|v| oc_config::telegram_bot_token(v, &rt.paths, &rt.env)))
+}
+
 fn telegram_sender(rt: &Runtime, oc: Option<&Value>) -> Option<Box<dyn Sender>> {
-    let token = rt.config.telegram_bot_token.clone().or_else(|| oc.and_then(|v| token_from_openclaw(rt, v)))?;
+    let token = bot_token(rt, oc)?;
     // ASM_TELEGRAM_API_ROOT wins; else OpenClaw's own apiRoot (a local Bot API server); else Telegram.
-    let oc_root = oc.and_then(|v| v.pointer("/channels/telegram/apiRoot")).and_then(Value::as_str);
-    let api_root = match (rt.env.get("ASM_TELEGRAM_API_ROOT"), oc_root) {
-        (None, Some(root)) if root.starts_with("http") => root.to_string(),
+    let api_root = match (rt.env.get("ASM_TELEGRAM_API_ROOT"), oc.and_then(oc_config::telegram_api_root)) {
+        (None, Some(root)) => root,
         _ => rt.config.telegram_api_root.clone(),
     };
     Some(Box::new(TelegramSender::new(&api_root, token)))
 }
 
-/// OpenClaw's config as a JSON value: None when there is no file, Err when it cannot be read.
-pub fn read_openclaw_config(rt: &Runtime) -> Result<Option<Value>, String> {
-    crate::openclaw_config::read(&rt.paths)
-}
-
-/// `channels.telegram.botToken` (or `${VAR}` naming a variable), else `tokenFile`; the same
-/// under `accounts.default` for multi-account configs.
-fn token_from_openclaw(rt: &Runtime, oc: &Value) -> Option<Secret> {
-    let telegram = oc.pointer("/channels/telegram")?;
-    [("", telegram), ("accounts.default.", telegram.pointer("/accounts/default").unwrap_or(&Value::Null))].into_iter().find_map(|(prefix, section)| {
-        if let Some(raw) = section.get("botToken").and_then(Value::as_str) {
-            let value = match raw.trim().strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
-                Some(var) => rt.env.get(var)?.to_string(),
-                None => raw.trim().to_string(),
-            };
-            return (!value.is_empty()).then(|| Secret::new(value, format!("{} channels.telegram.{prefix}botToken", rt.paths.openclaw_config.display())));
-        }
-        let file = section.get("tokenFile").and_then(Value::as_str)?;
-        let mut path = rt.env.expand_tilde(file);
-        if path.is_relative() {
-            if let Some(dir) = rt.paths.openclaw_config.parent() {
-                path = dir.join(path);
-            }
-        }
-        match std::fs::read_to_string(&path) {
-            Ok(t) if !t.trim().is_empty() => Some(Secret::new(t.trim(), format!("{} (channels.telegram.{prefix}tokenFile)", path.display()))),
-            Ok(_) => None,
-            Err(e) => {
-                log::warn!("OpenClaw's channels.telegram.{prefix}tokenFile {} cannot be read: {e}", path.display());
-                None
-            }
-        }
-    })
-}
-
-fn resolve_chat(rt: &Runtime, oc: Option<&Value>, oc_read: &Result<Option<Value>, String>) -> Result<ChatChoice, String> {
+fn resolve_chat(rt: &Runtime, oc: Option<&Value>, oc_error: Option<&String>) -> Result<ChatChoice, RouteError> {
     if let Some(id) = &rt.config.feed_chat_id {
         return Ok(ChatChoice { id: id.clone(), source: "ASM_FEED_CHAT_ID".into() });
     }
-    let from_config: BTreeSet<String> = oc.map(group_ids_from_openclaw_config).unwrap_or_default();
+    let from_config: BTreeSet<String> = oc.map(oc_config::telegram_group_ids).unwrap_or_default();
     let from_sessions: BTreeSet<String> = group_ids_from_session_keys(rt);
     let all: BTreeSet<&String> = from_config.iter().chain(from_sessions.iter()).collect();
     match all.into_iter().collect::<Vec<_>>().as_slice() {
@@ -171,51 +184,26 @@ fn resolve_chat(rt: &Runtime, oc: Option<&Value>, oc_read: &Result<Option<Value>
             };
             Ok(ChatChoice { id: (*only).clone(), source: source.into() })
         }
-        [] => {
-            let mut e = "no feed chat: set ASM_FEED_CHAT_ID (OpenClaw's config and sessions name no Telegram group)".to_string();
-            if let Err(read) = oc_read {
-                e.push_str(&format!("; {read}"));
-            }
-            Err(e)
-        }
-        many => Err(format!(
-            "no feed chat: OpenClaw knows {} Telegram groups ({}); set ASM_FEED_CHAT_ID to the feed's group",
-            many.len(),
-            many.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-        )),
+        [] => Err(RouteError::NoChat(oc_error.cloned())),
+        many => Err(RouteError::ManyChats(many.iter().map(|s| s.to_string()).collect())),
     }
-}
-
-/// Group ids under `channels.telegram.groups` (and each account's `groups`); `*` is a
-/// wildcard, not a group.
-pub fn group_ids_from_openclaw_config(oc: &Value) -> BTreeSet<String> {
-    let telegram = oc.pointer("/channels/telegram");
-    let mut sections: Vec<&Value> = telegram.and_then(|t| t.get("groups")).into_iter().collect();
-    if let Some(Value::Object(accounts)) = telegram.and_then(|t| t.get("accounts")) {
-        sections.extend(accounts.values().filter_map(|a| a.get("groups")));
-    }
-    sections.into_iter().filter_map(Value::as_object).flat_map(|m| m.keys()).filter(|k| is_group_id(k)).cloned().collect()
 }
 
 /// Telegram group ids in OpenClaw's session keys (`agent:<id>:telegram:group:<chat>:topic:<n>`).
 pub fn group_ids_from_session_keys(rt: &Runtime) -> BTreeSet<String> {
-    let sessions = crate::platform::openclaw::discover(rt).sessions;
-    crate::platform::openclaw::telegram_group_chat_ids(&sessions).into_iter().collect()
+    let sessions = crate::platform::adapter(crate::session::Platform::Openclaw).discover(rt).sessions;
+    openclaw::telegram_group_chat_ids(&sessions).into_iter().collect()
 }
 
-fn is_group_id(id: &str) -> bool {
-    id.strip_prefix('-').is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Whether the gateway answers its probes (the same probe the gateway watch uses).
-pub fn gateway_reachable(endpoint: &crate::gateway::probe::Endpoint, timeout: Duration) -> bool {
-    crate::gateway::probe::probe(endpoint, timeout, &crate::clock::SystemClock).ok()
-}
-
-fn fingerprint(backend: &str, chat: Option<&str>, topic: i64, token: Option<&str>) -> String {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (backend, chat, topic, token).hash(&mut h);
-    format!("{:016x}", h.finish())
+/// A digest of what decides where messages go; SHA-256, so it means the same after an upgrade.
+fn fingerprint(backend: Backend, chat: Option<&str>, topic: i64, token: Option<&str>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [backend.name(), chat.unwrap_or("-"), &topic.to_string(), token.unwrap_or("-")] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -247,7 +235,7 @@ mod tests {
         .unwrap();
         let rt = runtime(&dir, &[("ASM_NOTIFY_BACKEND", "telegram")]);
         let route = resolve(&rt);
-        assert_eq!(route.backend, "telegram");
+        assert_eq!(route.backend, Backend::Telegram);
         assert!(route.sender.is_ok());
         let chat = route.chat.unwrap();
         assert_eq!(chat.id, "-1009876543210");
@@ -261,12 +249,12 @@ mod tests {
         std::fs::write(dir.join("state/tok"), "444555666:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB\n").unwrap();
         std::fs::write(dir.join("state/openclaw.json"), r#"{"channels":{"telegram":{"tokenFile":"tok"}}}"#).unwrap();
         let rt = runtime(&dir, &[]);
-        let oc = read_openclaw_config(&rt).unwrap().unwrap();
-        assert_eq!(token_from_openclaw(&rt, &oc).unwrap().expose(), "444555666:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB");
+        let oc = oc_config::read(&rt.paths).unwrap().unwrap();
+        assert_eq!(oc_config::telegram_bot_token(&oc, &rt.paths, &rt.env).unwrap().expose(), "444555666:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB");
         std::fs::write(dir.join("state/openclaw.json"), r#"{channels:{telegram:{botToken:"${MY_TG}"}}}"#).unwrap();
         let rt = runtime(&dir, &[("MY_TG", "777888999:CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC")]);
-        let oc = read_openclaw_config(&rt).unwrap().unwrap();
-        assert_eq!(token_from_openclaw(&rt, &oc).unwrap().expose(), "777888999:CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC");
+        let oc = oc_config::read(&rt.paths).unwrap().unwrap();
+        assert_eq!(oc_config::telegram_bot_token(&oc, &rt.paths, &rt.env).unwrap().expose(), "777888999:CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC");
         std::fs::remove_dir_all(dir).unwrap();
     }
 
@@ -274,9 +262,9 @@ mod tests {
     fn no_chat_or_two_chats_is_a_clear_error_and_the_variable_wins() {
         let dir = temp("chats");
         let rt = runtime(&dir, &[("ASM_NOTIFY_BACKEND", "openclaw")]);
-        assert!(resolve(&rt).chat.unwrap_err().starts_with("no feed chat: set ASM_FEED_CHAT_ID"));
+        assert!(resolve(&rt).chat.unwrap_err().to_string().starts_with("no feed chat: set ASM_FEED_CHAT_ID"));
         std::fs::write(dir.join("state/openclaw.json"), r#"{channels:{telegram:{groups:{"-1001":{}, "-1002":{}}}}}"#).unwrap();
-        let err = resolve(&rt).chat.unwrap_err();
+        let err = resolve(&rt).chat.unwrap_err().to_string();
         assert!(err.contains("2 Telegram groups (-1001, -1002)"), "{err}");
         let rt = runtime(&dir, &[("ASM_NOTIFY_BACKEND", "openclaw"), ("ASM_FEED_CHAT_ID", "-1003")]);
         assert_eq!(resolve(&rt).chat.unwrap(), ChatChoice { id: "-1003".into(), source: "ASM_FEED_CHAT_ID".into() });
@@ -288,10 +276,26 @@ mod tests {
         let dir = temp("auto");
         let rt = runtime(&dir, &[("PATH", "/nonexistent"), ("ASM_GATEWAY_URL", "http://127.0.0.1:9")]);
         let route = resolve(&rt);
-        assert_eq!(route.backend, "log");
+        assert_eq!(route.backend, Backend::Log);
         assert!(route.ready().is_ok(), "log needs no chat");
         let rt = runtime(&dir, &[("PATH", "/nonexistent"), ("TELEGRAM_BOT_TOKEN", "123456789:DDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD")]);
-        assert_eq!(resolve(&rt).backend, "telegram");
+        assert_eq!(resolve(&rt).backend, Backend::Telegram);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_is_a_stable_digest_that_follows_the_configuration() {
+        let a = fingerprint(Backend::Telegram, Some("-100"), 466, Some("123:tok"));
+        assert_eq!(a, fingerprint(Backend::Telegram, Some("-100"), 466, Some("123:tok")));
+        assert_eq!(a.len(), 16);
+        assert_ne!(a, fingerprint(Backend::Telegram, Some("-100"), 467, Some("123:tok")));
+        assert_ne!(a, fingerprint(Backend::Telegram, Some("-100"), 466, Some("123:other")));
+        // SHA-256 of the parts: the same digest on every release and machine.
+        assert_eq!(fingerprint(Backend::Log, None, 466, None), "454273fa942f9195");
     }
 }

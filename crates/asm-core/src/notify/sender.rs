@@ -52,7 +52,7 @@ impl SendOutcome {
 }
 
 /// A way to post a message.
-pub trait Sender {
+pub trait Sender: Send + Sync {
     /// `telegram`, `openclaw` or `log`.
     fn backend(&self) -> &'static str;
     fn send(&self, out: &Outgoing) -> SendOutcome;

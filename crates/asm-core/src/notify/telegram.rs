@@ -6,19 +6,20 @@
 
 use super::sender::{classify_failure, is_entity_error, Outgoing, SendOutcome, Sender};
 use crate::config::Secret;
+use crate::http::{Http, Route};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 pub struct TelegramSender {
     api_root: String,
     token: Secret,
-    agent: ureq::Agent,
+    http: Http,
 }
 
 impl TelegramSender {
     pub fn new(api_root: &str, token: Secret) -> TelegramSender {
-        let agent = ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(10)).timeout(Duration::from_secs(30)).build();
-        TelegramSender { api_root: api_root.trim_end_matches('/').to_string(), token, agent }
+        let http = Http::new(Duration::from_secs(10), Duration::from_secs(30), Route::ProxyFromEnv);
+        TelegramSender { api_root: api_root.trim_end_matches('/').to_string(), token, http }
     }
 
     pub fn api_root(&self) -> &str {
@@ -34,13 +35,11 @@ impl TelegramSender {
 
     fn post(&self, body: &Value) -> SendOutcome {
         let url = format!("{}/bot{}/sendMessage", self.api_root, self.token.expose());
-        let (status, text) = match self.agent.post(&url).send_json(body) {
-            Ok(resp) => (resp.status(), resp.into_string().unwrap_or_default()),
-            Err(ureq::Error::Status(code, resp)) => (code, resp.into_string().unwrap_or_default()),
-            Err(ureq::Error::Transport(t)) => {
-                // Transport's Display includes the URL (and so the token): use kind and message only.
-                let detail = t.message().map(|m| format!(": {m}")).unwrap_or_default();
-                let error = format!("cannot reach the Telegram Bot API at {} ({}{detail})", self.api_root, t.kind());
+        let (status, text) = match self.http.post_json(&url, &[], body) {
+            Ok(answer) => (answer.status, answer.body),
+            Err(e) => {
+                // The URL holds the token: the error names the API root only, and is scrubbed anyway.
+                let error = format!("cannot reach the Telegram Bot API at {} ({e})", self.api_root);
                 return SendOutcome::Transient { error: self.scrub(&error) };
             }
         };

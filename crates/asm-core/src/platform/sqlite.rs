@@ -13,3 +13,20 @@ pub fn open_read_only(db: &Path, busy_timeout: Duration) -> rusqlite::Result<Con
     conn.busy_timeout(busy_timeout)?;
     Ok(conn)
 }
+
+/// How long a transcript read waits for a lock a platform holds (extraction is not in a hurry).
+const TRANSCRIPT_BUSY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Opens the store a transcript lives in, for extraction; a missing file is an error that names it.
+pub fn open_transcript_store(db: &Path) -> Result<Connection, crate::transcript::TranscriptError> {
+    use crate::transcript::TranscriptError;
+    if !db.is_file() {
+        return Err(TranscriptError::new(db, "no such database file"));
+    }
+    open_read_only(db, TRANSCRIPT_BUSY_TIMEOUT).map_err(|e| TranscriptError::new(db, e))
+}
+
+/// Whether `table` exists in the database.
+pub fn has_table(conn: &Connection, table: &str) -> bool {
+    conn.query_row("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?1", [table], |_| Ok(())).is_ok()
+}

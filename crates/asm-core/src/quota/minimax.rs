@@ -11,6 +11,8 @@
 
 use super::reading::{self, Endpoint, QuotaReading, ReadError};
 use crate::config::{MinimaxRegion, Secret};
+use crate::http::{Http, Route};
+use crate::platform::openclaw::config as oc_config;
 use crate::Runtime;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -47,59 +49,16 @@ pub fn find_key_in(rt: &Runtime, openclaw_config: Option<&Value>) -> Option<KeyI
         return Some(KeyInfo { key: key.clone(), china_hint: false });
     }
     let config = openclaw_config;
-    let dotenv = std::fs::read_to_string(rt.paths.state_dir.join(".env")).unwrap_or_default();
     let lookup = |name: &str| -> Option<String> {
-        rt.env.get(name).map(str::to_string).or_else(|| config.and_then(|c| config_env(c, name))).or_else(|| dotenv_value(&dotenv, name))
+        rt.env.get(name).map(str::to_string).or_else(|| config.and_then(|c| oc_config::env_var(c, name))).or_else(|| oc_config::dotenv_var(&rt.paths, name))
     };
-    if let Some((raw, base_url)) = config.and_then(openclaw_minimax_provider) {
-        if let Some(key) = resolve_key_ref(&raw, &lookup) {
+    if let Some((raw, base_url)) = config.and_then(oc_config::minimax_provider) {
+        if let Some(key) = oc_config::resolve_secret_ref(&raw, &lookup) {
             let source = format!("{} (models.providers MiniMax apiKey)", rt.paths.openclaw_config.display());
             return Some(KeyInfo { key: Secret::new(key, source), china_hint: base_url.contains("minimaxi.com") });
         }
     }
     lookup("MINIMAX_API_KEY").map(|key| KeyInfo { key: Secret::new(key, "OpenClaw env / .env MINIMAX_API_KEY"), china_hint: false })
-}
-
-/// The first provider under `models.providers` whose name or baseUrl says MiniMax, with an
-/// `apiKey`: (the raw apiKey value, its baseUrl).
-fn openclaw_minimax_provider(config: &Value) -> Option<(Value, String)> {
-    let providers = config.get("models")?.get("providers")?.as_object()?;
-    providers.iter().find_map(|(name, p)| {
-        let base_url = p.get("baseUrl").or_else(|| p.get("base_url")).and_then(Value::as_str).unwrap_or("").to_string();
-        let is_minimax = name.to_ascii_lowercase().contains("minimax") || base_url.contains("minimax");
-        let key = p.get("apiKey").or_else(|| p.get("api_key"))?;
-        is_minimax.then(|| (key.clone(), base_url))
-    })
-}
-
-/// A literal key, `${VAR}`, or `{source: "env", id: "VAR"}`.
-fn resolve_key_ref(raw: &Value, lookup: &dyn Fn(&str) -> Option<String>) -> Option<String> {
-    let text = match raw {
-        Value::String(s) => s.trim().to_string(),
-        Value::Object(o) if o.get("source").and_then(Value::as_str) == Some("env") => {
-            let var = o.get("id").or_else(|| o.get("name")).and_then(Value::as_str)?;
-            return lookup(var).filter(|v| !v.is_empty());
-        }
-        _ => return None,
-    };
-    match text.strip_prefix("${").and_then(|t| t.strip_suffix('}')) {
-        Some(var) => lookup(var.trim()).filter(|v| !v.is_empty()),
-        None => (!text.is_empty()).then_some(text),
-    }
-}
-
-/// `env.<NAME>` or `env.vars.<NAME>` in openclaw.json.
-fn config_env(config: &Value, name: &str) -> Option<String> {
-    let env = config.get("env")?;
-    env.get(name).or_else(|| env.get("vars").and_then(|v| v.get(name))).and_then(Value::as_str).map(str::to_string)
-}
-
-fn dotenv_value(text: &str, name: &str) -> Option<String> {
-    text.lines().find_map(|line| {
-        let line = line.trim().strip_prefix("export ").unwrap_or(line.trim());
-        let (k, v) = line.split_once('=')?;
-        (k.trim() == name).then(|| v.trim().trim_matches(|c| c == '"' || c == '\'').to_string()).filter(|v| !v.is_empty())
-    })
 }
 
 /// The hosts to ask, in order.
@@ -120,13 +79,13 @@ pub fn hosts_for(base_url: Option<&str>, region: MinimaxRegion, key: &KeyInfo) -
 pub struct Client {
     key: KeyInfo,
     hosts: Vec<String>,
-    agent: ureq::Agent,
+    http: Http,
 }
 
 impl Client {
     pub fn new(key: KeyInfo, hosts: Vec<String>) -> Client {
-        let agent = ureq::AgentBuilder::new().timeout_connect(CONNECT_TIMEOUT).timeout(REQUEST_TIMEOUT).redirects(0).build();
-        Client { key, hosts, agent }
+        let http = Http::new(CONNECT_TIMEOUT, REQUEST_TIMEOUT, Route::ProxyFromEnv).body_limit(MAX_BODY_BYTES);
+        Client { key, hosts, http }
     }
 
     pub fn hosts(&self) -> &[String] {
@@ -180,46 +139,24 @@ impl Client {
 
     fn get(&self, host: &str, path: &str, now: DateTime<Utc>) -> Result<Value, ReadError> {
         let url = format!("{host}{path}");
-        let request = self
-            .agent
-            .get(&url)
-            .set("Authorization", &format!("Bearer {}", self.key.key.expose()))
-            .set("Accept", "application/json")
-            .set("Content-Type", "application/json")
-            .set("MM-API-Source", "auto-session-manager");
-        let response = match request.call() {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(ureq::Error::Transport(t)) => {
-                return Err(ReadError::Transport { host: host.into(), detail: crate::redact::redact(&t.to_string()).into_owned() })
-            }
-        };
-        let status = response.status();
-        let content_type = response.header("Content-Type").unwrap_or("").to_string();
-        let retry_after = response.header("Retry-After").map(str::to_string);
-        let mut body = String::new();
-        use std::io::Read;
-        if let Err(e) = response.into_reader().take(MAX_BODY_BYTES).read_to_string(&mut body) {
-            return Err(ReadError::Transport { host: host.into(), detail: format!("reading the answer failed: {e}") });
-        }
-        reading::check_answer(host, status, &content_type, &body, retry_after.as_deref(), now)
+        let bearer = format!("Bearer {}", self.key.key.expose());
+        let headers = [
+            ("Authorization", bearer.as_str()),
+            ("Accept", "application/json"),
+            ("Content-Type", "application/json"),
+            ("MM-API-Source", "auto-session-manager"),
+        ];
+        let answer = self
+            .http
+            .get(&url, &headers)
+            .map_err(|e| ReadError::Transport { host: host.into(), detail: crate::redact::redact(&e.to_string()).into_owned() })?;
+        reading::check_answer(host, answer.status, &answer.content_type, &answer.body, answer.retry_after.as_deref(), now)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn key_references_resolve() {
-        let lookup = |n: &str| (n == "MM").then(|| "sk-cp-from-env".to_string());
-        assert_eq!(resolve_key_ref(&json!("sk-cp-literal"), &lookup).as_deref(), Some("sk-cp-literal"));
-        assert_eq!(resolve_key_ref(&json!("${MM}"), &lookup).as_deref(), Some("sk-cp-from-env"));
-        assert_eq!(resolve_key_ref(&json!({"source": "env", "id": "MM"}), &lookup).as_deref(), Some("sk-cp-from-env"));
-        assert_eq!(resolve_key_ref(&json!("${NOPE}"), &lookup), None);
-        assert_eq!(dotenv_value("# c\nexport MINIMAX_API_KEY=\"abc123\"\n", "MINIMAX_API_KEY").as_deref(), Some("abc123"));
-    }
 
     #[test]
     fn host_order() {

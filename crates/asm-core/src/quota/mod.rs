@@ -20,9 +20,14 @@ use serde::Serialize;
 use serde_json::Value;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use thiserror::Error;
 
-/// The state file section this module owns.
-pub const SECTION: &str = "quota";
+#[derive(Debug, Error)]
+pub enum QuotaError {
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+}
+
 /// How long a pause/resume hook may run.
 pub const HOOK_TIMEOUT_SECS: u64 = 60;
 /// How much of the end of each OpenClaw log file is scanned for 2056 notices.
@@ -35,7 +40,7 @@ pub fn work_paused(rt: &Runtime) -> bool {
 }
 
 pub fn work_paused_at(rt: &Runtime, clock: &dyn Clock) -> bool {
-    match rt.state().section::<QuotaState>(SECTION) {
+    match rt.state().section::<QuotaState>() {
         Ok(state) => state.work_paused_at(clock.now()),
         Err(e) => {
             log::warn!("quota state unreadable ({e}); not pausing work");
@@ -134,17 +139,17 @@ pub struct HookRun {
 
 /// Reads the quota when due (always with `force`), applies pause/resume, runs the hooks and
 /// notifies the feed.
-pub fn check(rt: &Runtime, clock: &dyn Clock, force: bool) -> crate::Result<QuotaReport> {
+pub fn check(rt: &Runtime, clock: &dyn Clock, force: bool) -> Result<QuotaReport, QuotaError> {
     let notifier = Notifier::new(rt);
     check_with(rt, clock, force, &mut |e| notifier.emit(e))
 }
 
 /// [`check`] with the event sink given (tests capture events here).
-pub fn check_with(rt: &Runtime, clock: &dyn Clock, force: bool, emit: &mut dyn FnMut(&Event)) -> crate::Result<QuotaReport> {
+pub fn check_with(rt: &Runtime, clock: &dyn Clock, force: bool, emit: &mut dyn FnMut(&Event)) -> Result<QuotaReport, QuotaError> {
     let now = clock.now();
     let policy = Policy::new(rt.config.minimax_quota_threshold, rt.config.quota_interval);
     let openclaw_config = read_openclaw_config(&rt.paths);
-    let mut state: QuotaState = rt.state().section(SECTION)?;
+    let mut state: QuotaState = rt.state().section()?;
     let Some(key) = minimax::find_key_in(rt, openclaw_config.as_ref()) else {
         return watch_off(rt, now, state, emit);
     };
@@ -177,7 +182,7 @@ pub fn check_with(rt: &Runtime, clock: &dyn Clock, force: bool, emit: &mut dyn F
         ("skipped", None)
     };
     let saved = state.clone();
-    rt.state().update(SECTION, move |s: &mut QuotaState| *s = saved)?;
+    rt.state().update(move |s: &mut QuotaState| *s = saved)?;
     let (events, hooks) = act(rt, &actions, emit);
     let mut report = report_from(&state, now, events, hooks);
     report.watch = true;
@@ -190,10 +195,10 @@ pub fn check_with(rt: &Runtime, clock: &dyn Clock, force: bool, emit: &mut dyn F
 
 /// No key: the watch is off. A pause left from when it was on is lifted (nothing would ever
 /// lift it otherwise).
-fn watch_off(rt: &Runtime, now: DateTime<Utc>, state: QuotaState, emit: &mut dyn FnMut(&Event)) -> crate::Result<QuotaReport> {
+fn watch_off(rt: &Runtime, now: DateTime<Utc>, state: QuotaState, emit: &mut dyn FnMut(&Event)) -> Result<QuotaReport, QuotaError> {
     let mut actions = Vec::new();
     if state.paused {
-        rt.state().update(SECTION, |s: &mut QuotaState| *s = QuotaState { last_reading: s.last_reading.clone(), ..QuotaState::default() })?;
+        rt.state().update(|s: &mut QuotaState| *s = QuotaState { last_reading: s.last_reading.clone(), ..QuotaState::default() })?;
         actions.push(Action::Resume { remaining: None, window_reset: false });
     }
     let (events, hooks) = act(rt, &actions, emit);
@@ -284,7 +289,7 @@ fn run_hook(kind: &'static str, argv: &[String], env: &[(&str, String)]) -> Hook
 }
 
 fn read_openclaw_config(paths: &crate::paths::Paths) -> Option<Value> {
-    crate::openclaw_config::read(paths).unwrap_or_else(|e| {
+    crate::platform::openclaw::config::read(paths).unwrap_or_else(|e| {
         log::warn!("{e}; ignoring OpenClaw's config for the quota watch");
         None
     })
@@ -293,8 +298,8 @@ fn read_openclaw_config(paths: &crate::paths::Paths) -> Option<Value> {
 /// OpenClaw's file log: `logging.file` when configured, else
 /// `/tmp/openclaw/openclaw[-<profile>]-YYYY-MM-DD.log` for today and yesterday.
 fn openclaw_log_files(rt: &Runtime, config: Option<&Value>, now: DateTime<Utc>) -> Vec<PathBuf> {
-    if let Some(file) = config.and_then(|c| c.get("logging")).and_then(|l| l.get("file")).and_then(Value::as_str) {
-        return vec![rt.env.expand_tilde(file)];
+    if let Some(file) = config.and_then(|c| crate::platform::openclaw::config::log_file(c, &rt.env)) {
+        return vec![file];
     }
     let prefix = match &rt.paths.profile {
         Some(p) => format!("openclaw-{p}-"),
@@ -354,7 +359,7 @@ fn log_line_time(line: &str) -> Option<DateTime<Utc>> {
 pub fn health_view(rt: &Runtime, now: DateTime<Utc>) -> Value {
     let config = read_openclaw_config(&rt.paths);
     let key = minimax::find_key_in(rt, config.as_ref());
-    let state: QuotaState = rt.state().section(SECTION).unwrap_or_default();
+    let state: QuotaState = rt.state().section().unwrap_or_default();
     let mut report = report_from(&state, now, Vec::new(), Vec::new());
     report.watch = key.is_some();
     report.key_source = key.map(|k| k.key.source.clone());

@@ -41,6 +41,10 @@ pub struct QuotaState {
     pub held_until_reset: bool,
 }
 
+impl crate::state::Section for QuotaState {
+    const NAME: &'static str = "quota";
+}
+
 /// The settings the decision depends on.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Policy {

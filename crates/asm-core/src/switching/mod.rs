@@ -3,15 +3,21 @@
 //!
 //! - [`plan`] decides, as a pure function of the session list and what was already done,
 //!   which sessions to extract, which to switch, and which to re-arm.
-//! - [`openclaw`] performs an OpenClaw switch through the platform's own CLI: reset the
-//!   session key (which keeps the Telegram topic) and seed the fresh session with the handoff.
+//! - [`run`] carries a plan out: extraction through `memory_manager`, the platform's own
+//!   switch through its adapter (`platform/<p>/switch.rs`), the feed notice, the record.
 //!
-//! Claude Code and OpenCode sessions belong to a person's terminal, so ASM does not replace
-//! them: the handoff waits in the memory store and the next session in that directory receives
-//! it (the Claude Code SessionStart hook, `memory_manager --action latest --cwd`).
+//! Platforms whose sessions belong to a person's terminal are not switched by ASM: the
+//! handoff waits in the memory store for the next session in that directory.
 
-pub mod openclaw;
 pub mod plan;
 pub mod run;
 
 pub use plan::{plan, Handled, Plan, SwitchState};
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum SwitchingError {
+    #[error(transparent)]
+    State(#[from] crate::state::StateError),
+}

@@ -5,9 +5,8 @@
 //! switch, or the platform's own compaction). OpenClaw switches make a model call (the seeding
 //! turn), so while work is paused they wait; extraction never waits. A switch is two steps: once
 //! the reset is done the fresh session is below the threshold, so a seed still due is carried
-//! by its own record ([`Handled::seed_pending`]) until it succeeds, and never re-armed before.
+//! by its own record ([`Handled::pending`]) until it succeeds, and never re-armed before.
 
-use super::openclaw::PendingSeed;
 use crate::session::{Platform, SessionInfo};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,15 +24,20 @@ pub struct Handled {
     pub switched: bool,
     pub memory_path: Option<String>,
     pub last_error: Option<String>,
-    /// The reset is done and the seed is still due.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed_pending: Option<PendingSeed>,
+    /// The first step of the platform's switch is done and the second is still due; what the
+    /// adapter needs for it (OpenClaw: the key and where the seed's reply goes).
+    #[serde(default, alias = "seed_pending", skip_serializing_if = "Option::is_none")]
+    pub pending: Option<serde_json::Value>,
 }
 
 /// The `switching` section of the state file: sessions handled, keyed by `platform:session_id`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SwitchState {
     pub handled: BTreeMap<String, Handled>,
+}
+
+impl crate::state::Section for SwitchState {
+    const NAME: &'static str = "switching";
 }
 
 /// This round's work.
@@ -53,9 +57,9 @@ pub fn key_of(s: &SessionInfo) -> String {
     format!("{}:{}", s.platform, s.session_id)
 }
 
-/// Whether ASM itself switches sessions of this kind (an OpenClaw session with a key).
+/// Whether ASM itself switches this session (its adapter says so).
 pub fn switches_itself(s: &SessionInfo) -> bool {
-    s.platform == Platform::Openclaw && s.key.is_some()
+    crate::platform::adapter(s.platform).switches_itself(s)
 }
 
 pub fn plan<'a>(sessions: &'a [SessionInfo], state: &SwitchState, threshold: u8, work_paused: bool) -> Plan<'a> {
@@ -65,11 +69,11 @@ pub fn plan<'a>(sessions: &'a [SessionInfo], state: &SwitchState, threshold: u8,
         match state.handled.get(&key_of(s)) {
             None => plan.extract.push(s),
             Some(h) if !h.extracted => plan.extract.push(s),
-            Some(h) if !h.switched && h.seed_pending.is_none() && switches_itself(s) && !work_paused => plan.switch.push(s),
+            Some(h) if !h.switched && h.pending.is_none() && switches_itself(s) && !work_paused => plan.switch.push(s),
             Some(_) => {}
         }
     }
-    let seed_due = |h: &Handled| !h.switched && h.seed_pending.is_some();
+    let seed_due = |h: &Handled| !h.switched && h.pending.is_some();
     if !work_paused {
         plan.seed = state.handled.iter().filter(|(_, h)| seed_due(h)).map(|(k, _)| k.clone()).collect();
     }
@@ -92,10 +96,7 @@ mod tests {
     }
 
     fn handled(s: &SessionInfo, extracted: bool, switched: bool) -> (String, Handled) {
-        (
-            key_of(s),
-            Handled { platform: s.platform, percent: 85.0, at: Utc::now(), extracted, switched, memory_path: None, last_error: None, seed_pending: None },
-        )
+        (key_of(s), Handled { platform: s.platform, percent: 85.0, at: Utc::now(), extracted, switched, memory_path: None, last_error: None, pending: None })
     }
 
     #[test]
@@ -142,8 +143,7 @@ mod tests {
     fn a_reset_session_waits_for_its_seed_below_the_threshold_and_is_not_reset_again() {
         let fresh = vec![session(Platform::Openclaw, "k", Some(0.0), false)];
         let (key, mut h) = handled(&fresh[0], true, false);
-        h.seed_pending =
-            Some(PendingSeed { key: fresh[0].key.clone().unwrap_or_default(), delivery: super::super::openclaw::Delivery::SessionRoute, title: None });
+        h.pending = Some(serde_json::json!({"key": fresh[0].key, "delivery": {"kind": "session_route"}}));
         let state = SwitchState { handled: [(key.clone(), h.clone())].into() };
         let p = plan(&fresh, &state, 80, false);
         assert_eq!((p.seed.clone(), p.rearm.clone(), p.switch.len()), (vec![key.clone()], vec![], 0));

@@ -2,7 +2,7 @@
 //! last main-chain response (or the compaction boundary's `postTokens` when a compaction came
 //! after it), the model's context window, and where auto-compaction would fire.
 
-use super::parser::{self, Kinds, Line};
+use super::model::{self, Kinds, Line};
 use super::tail::{self, ReverseLines, TailLine};
 use crate::env::Env;
 use std::fs::File;
@@ -124,7 +124,7 @@ impl TailScan {
     }
 
     fn line(&mut self, bytes: &[u8]) {
-        let kinds = parser::kinds(bytes);
+        let kinds = model::kinds(bytes);
         if !kinds.any() {
             // Not a line we read; a cut-off or garbage line is still counted.
             if !looks_like_json_object(bytes) {
@@ -211,7 +211,7 @@ fn last_piece(bytes: &[u8]) -> Option<&[u8]> {
 }
 
 fn head_line(bytes: &[u8], facts: &mut TranscriptFacts, head: &mut Head) {
-    let kinds = parser::kinds(bytes);
+    let kinds = model::kinds(bytes);
     if facts.cwd.is_none() || kinds.has(Kinds::SUMMARY) {
         if let Ok(line) = Line::parse(bytes) {
             if facts.cwd.is_none() {
@@ -223,7 +223,7 @@ fn head_line(bytes: &[u8], facts: &mut TranscriptFacts, head: &mut Head) {
         }
     }
     if head.prompt.is_none() && kinds.has(Kinds::USER) {
-        head.prompt = parser::user_prompt(bytes);
+        head.prompt = model::user_prompt(bytes);
     }
 }
 

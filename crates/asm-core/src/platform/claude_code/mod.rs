@@ -1,171 +1,57 @@
-//! The Claude Code adapter: finds every session in every config dir and measures how full its
-//! context window is, the way Claude Code's own statusline counts it. Transcripts are read
-//! from the end, so the cost grows with the number of sessions, not with their size. Read
-//! `README.md` in this folder for the store format.
+//! The Claude Code adapter: sessions are JSONL transcripts under each config dir's
+//! `projects/<encoded-cwd>/`; the store format is in `README.md` next to this file.
+//!
+//! Claude Code sessions belong to a person's terminal: ASM does not start the next one, the
+//! handoff waits in the memory store for the next session in that project.
 
+pub mod discover;
+pub mod events;
 pub mod live;
 pub mod measure;
-pub mod parser;
+pub mod model;
 pub mod paths;
+pub mod summary;
 pub mod tail;
 
-use crate::env::Env;
-use crate::session::{Platform, SessionInfo, SessionList, SourceError, TranscriptRef};
+use crate::platform::{Adapter, SummaryOutcome, SwitchError};
+use crate::session::{Platform, SessionInfo, SessionList, TranscriptRef};
+use crate::transcript::{ReadStats, Sink, TranscriptError};
 use crate::Runtime;
-use chrono::{DateTime, Utc};
-use measure::{ContextSource, TranscriptFacts};
-use paths::SessionFile;
-use std::collections::HashMap;
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::SystemTime;
+use serde_json::Value;
+use std::path::Path;
 
-/// Worker threads for reading transcripts; the work is a few small reads per file, so more
-/// threads than this mostly contend.
-const MAX_THREADS: usize = 4;
+pub struct ClaudeCode;
 
-/// Every Claude Code session on this machine. Unreadable dirs and files become `errors`; the
-/// rest are still listed.
-pub fn discover(rt: &Runtime) -> SessionList {
-    let dirs = paths::config_dirs(&rt.env);
-    let mut files: Vec<(SessionFile, bool)> = Vec::new();
-    let mut list = SessionList::default();
-    for dir in &dirs {
-        let auto_compact = auto_compact_enabled(dir, &rt.env);
-        let mut found = Vec::new();
-        let mut errors = Vec::new();
-        paths::list_sessions(dir, &mut found, &mut errors);
-        files.extend(found.into_iter().map(|f| (f, auto_compact)));
-        list.errors.extend(
-            errors.into_iter().map(|e| source_error(&e.path, &format!("cannot list Claude Code projects (expected a readable directory): {}", e.error))),
-        );
+impl Adapter for ClaudeCode {
+    fn platform(&self) -> Platform {
+        Platform::ClaudeCode
     }
-    let ctx = Context { env: &rt.env, estimate_tokens: rt.config.cc_estimate_tokens, registry: live::Registry::load(&dirs), now: SystemTime::now() };
-    for result in measure_all(&files, &ctx) {
-        match result {
-            Ok(info) => list.sessions.push(info),
-            Err(e) => list.errors.push(e),
-        }
+
+    fn discover(&self, rt: &Runtime) -> SessionList {
+        discover::discover(rt)
     }
-    keep_newest_per_id(&mut list.sessions);
-    list
-}
 
-struct Context<'a> {
-    env: &'a Env,
-    estimate_tokens: u64,
-    registry: live::Registry,
-    now: SystemTime,
-}
-
-/// Measures every file on a few threads, keeping the listing order.
-fn measure_all(files: &[(SessionFile, bool)], ctx: &Context) -> Vec<Result<SessionInfo, SourceError>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_THREADS).min(files.len().max(1));
-    let next = AtomicUsize::new(0);
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            let Some((file, auto_compact)) = files.get(i) else { break };
-            done.push((i, measure_session(file, *auto_compact, ctx)));
-        }
-        done
-    };
-    let mut results: Vec<(usize, Result<SessionInfo, SourceError>)> = if threads == 1 {
-        work()
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads).map(|_| s.spawn(work)).collect();
-            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
-        })
-    };
-    results.sort_by_key(|(i, _)| *i);
-    results.into_iter().map(|(_, r)| r).collect()
-}
-
-fn measure_session(file: &SessionFile, auto_compact: bool, ctx: &Context) -> Result<SessionInfo, SourceError> {
-    let read_error = |e: std::io::Error| source_error(&file.path, &format!("cannot read Claude Code transcript (expected a readable JSONL file): {e}"));
-    let handle = File::open(&file.path).map_err(read_error)?;
-    let meta = handle.metadata().map_err(read_error)?;
-    let facts = measure::read_transcript(&handle, meta.len()).map_err(read_error)?;
-    if facts.skipped_lines > 0 {
-        log::debug!("{}: skipped {} unreadable line(s)", file.path.display(), facts.skipped_lines);
+    fn read_events(&self, transcript: &TranscriptRef, sink: &mut Sink<'_>) -> Result<ReadStats, TranscriptError> {
+        events::read(&transcript.path, sink)
     }
-    let modified = meta.modified().ok();
-    Ok(session_info(file, facts, modified, auto_compact, ctx))
-}
 
-fn session_info(file: &SessionFile, facts: TranscriptFacts, modified: Option<SystemTime>, auto_compact: bool, ctx: &Context) -> SessionInfo {
-    let window = measure::window_for(facts.model.as_deref(), facts.requested_model.as_deref(), ctx.env);
-    let (tokens, tokens_estimated) = match (facts.source, facts.context_tokens) {
-        (ContextSource::Usage | ContextSource::CompactBoundary, Some(t)) => (t, facts.doubtful),
-        _ => (ctx.estimate_tokens, true),
-    };
-    SessionInfo {
-        platform: Platform::ClaudeCode,
-        session_id: file.session_id.clone(),
-        key: None,
-        title: facts.title,
-        cwd: facts.cwd,
-        model: display_model(facts.model, facts.requested_model.as_deref()),
-        context_tokens: Some(tokens),
-        context_window: Some(window.tokens),
-        context_percent: SessionInfo::percent_of(Some(tokens), Some(window.tokens)),
-        compact_at_tokens: measure::compact_threshold(window, ctx.env, auto_compact),
-        estimated: tokens_estimated || !window.known,
-        live: Some(ctx.registry.is_live(&file.session_id, modified, ctx.now)),
-        updated_at: modified.map(DateTime::<Utc>::from),
-        source: file.path.display().to_string(),
-        children: file.subagents.iter().map(|a| a.agent_id.clone()).collect(),
-        transcript: Some(TranscriptRef::ClaudeCodeJsonl { path: file.path.clone() }),
+    fn summarize(&self, rt: &Runtime, session: &SessionInfo) -> SummaryOutcome {
+        summary::summarize(rt, session)
+    }
+
+    fn switches_itself(&self, _session: &SessionInfo) -> bool {
+        false
+    }
+
+    fn begin_switch(&self, _rt: &Runtime, session: &SessionInfo) -> Result<Value, SwitchError> {
+        Err(SwitchError::NotSwitchable(session.session_id.clone()))
+    }
+
+    fn finish_switch(&self, _rt: &Runtime, _pending: &Value, _handoff_file: &Path) -> Result<(), SwitchError> {
+        Err(SwitchError::Pending("Claude Code sessions are not switched by ASM".into()))
+    }
+
+    fn switched_label(&self, _pending: &Value) -> Option<(String, Option<String>)> {
+        None
     }
 }
-
-/// The response's model id, with the `[1m]` suffix when the request asked for it (the API
-/// echoes the id without it).
-fn display_model(model: Option<String>, requested: Option<&str>) -> Option<String> {
-    const SUFFIX: &str = "[1m]";
-    match (model, requested) {
-        (Some(m), Some(r)) if r.ends_with(SUFFIX) && !m.ends_with(SUFFIX) => Some(format!("{m}{SUFFIX}")),
-        (Some(m), _) => Some(m),
-        (None, r) => r.map(str::to_owned),
-    }
-}
-
-/// The same session can sit in two config dirs (a copied `~/.claude`); list the newest copy.
-fn keep_newest_per_id(sessions: &mut Vec<SessionInfo>) {
-    let mut newest: HashMap<String, usize> = HashMap::new();
-    for (i, s) in sessions.iter().enumerate() {
-        let keep = newest.get(&s.session_id).is_none_or(|&j| sessions.get(j).is_some_and(|o| s.updated_at > o.updated_at));
-        if keep {
-            newest.insert(s.session_id.clone(), i);
-        }
-    }
-    let mut i = 0;
-    sessions.retain(|s| {
-        let kept = newest.get(&s.session_id) == Some(&i);
-        i += 1;
-        kept
-    });
-}
-
-/// Auto-compaction is on unless a settings file of this config dir (or the global config
-/// `~/.claude.json` for `~/.claude`) says `"autoCompactEnabled": false`.
-fn auto_compact_enabled(dir: &Path, env: &Env) -> bool {
-    let mut candidates: Vec<PathBuf> = vec![dir.join("settings.json"), dir.join(".claude.json")];
-    if let Some(home) = env.home().filter(|h| dir == h.join(".claude")) {
-        candidates.push(home.join(".claude.json"));
-    }
-    !candidates.iter().any(|path| {
-        let Ok(bytes) = std::fs::read(path) else { return false };
-        serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v.get("autoCompactEnabled")?.as_bool()) == Some(false)
-    })
-}
-
-fn source_error(path: &Path, message: &str) -> SourceError {
-    SourceError { platform: Platform::ClaudeCode, source: path.display().to_string(), message: message.to_owned() }
-}
-
-#[cfg(test)]
-mod tests;

@@ -137,7 +137,7 @@ pub fn first_line_session_id(path: &Path) -> Option<String> {
     let file = File::open(path).ok()?;
     let head = read_head(&file, HEAD_READS[1]).ok()?;
     let first = head.split(|b| *b == b'\n').next()?;
-    super::parser::session_id_of(first)
+    super::model::session_id_of(first)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! itself would compact (window − reserve). Numbers that are not OpenClaw's own exact counts
 //! are marked estimated.
 
-use super::entry::SessionEntry;
+use super::model::SessionEntry;
 use crate::session::SessionInfo;
 
 /// Which OpenClaw generation wrote the row; their compaction reserves differ.

@@ -1,135 +1,73 @@
-//! The OpenClaw adapter: every session of every agent, from the SQLite store (2026.8.1+) or
-//! the `sessions.json` file store (up to 2026.7.x), measured the way OpenClaw measures it.
-//! The store formats are described in README.md next to this file.
+//! The OpenClaw adapter: sessions of every agent live in an SQLite store (2026.8.1+) or the
+//! `sessions.json` file store (up to 2026.7.x); the formats are in `README.md` next to this
+//! file. The OpenClaw client — the CLI (`cli.rs`), the gateway's health probe (`probe.rs`)
+//! and the config file (`config.rs`) — is here too, for the gateway watch and notifications.
+//!
+//! OpenClaw sessions are switched by ASM itself (`switch.rs`): the key, and with it the
+//! Telegram topic, gets a fresh session that is seeded with the handoff.
 
-pub mod entry;
+pub mod cli;
+pub mod config;
+pub mod discover;
+pub mod events;
 pub mod keys;
 pub mod measure;
+pub mod model;
 pub mod paths;
+pub mod probe;
 pub mod store;
 pub mod store_files;
 pub mod store_sqlite;
+pub mod summary;
+pub mod switch;
 
 pub use keys::{parse_telegram_key, telegram_group_chat_ids, TelegramChat};
 
-use crate::session::{Platform, SessionInfo, SessionList, SourceError, TranscriptRef};
+use crate::platform::{Adapter, SummaryOutcome, SwitchError};
+use crate::session::{Platform, SessionInfo, SessionList, StoreKind, TranscriptRef};
+use crate::transcript::{ReadStats, Sink, TranscriptError};
 use crate::Runtime;
-use measure::Generation;
-use paths::Store;
-use std::collections::HashMap;
-use store::{Row, StoreError, StoreRead};
+use serde_json::Value;
+use std::path::Path;
 
-/// Every OpenClaw session this machine holds; stores that cannot be read are listed in `errors`.
-pub fn discover(rt: &Runtime) -> SessionList {
-    let mut list = SessionList::default();
-    let stores = match paths::stores(rt) {
-        Ok(stores) => stores,
-        Err(e) => {
-            let agents_dir = rt.paths.openclaw_agents_dir();
-            list.errors.push(source_error(&agents_dir.display().to_string(), format!("cannot list the agents folder: {e}")));
-            return list;
-        }
-    };
-    for store in &stores {
-        match read_store(store) {
-            Ok(read) => add_store(rt, store, read, &mut list),
-            Err(e) => list.errors.push(source_error(&store.path().display().to_string(), e.to_string())),
+pub struct Openclaw;
+
+impl Adapter for Openclaw {
+    fn platform(&self) -> Platform {
+        Platform::Openclaw
+    }
+
+    fn discover(&self, rt: &Runtime) -> SessionList {
+        discover::discover(rt)
+    }
+
+    fn read_events(&self, transcript: &TranscriptRef, sink: &mut Sink<'_>) -> Result<ReadStats, TranscriptError> {
+        match transcript.kind {
+            StoreKind::JsonlFile => events::read_jsonl(&transcript.path, sink),
+            _ => events::read_sqlite(&transcript.path, &transcript.session_id, sink),
         }
     }
-    list
-}
 
-fn read_store(store: &Store) -> Result<StoreRead, StoreError> {
-    match store {
-        Store::Sqlite { db, .. } => store_sqlite::read(db),
-        Store::Files { sessions_json, .. } => store_files::read(sessions_json),
+    fn summarize(&self, rt: &Runtime, session: &SessionInfo) -> SummaryOutcome {
+        summary::summarize(rt, session)
     }
-}
 
-fn add_store(rt: &Runtime, store: &Store, read: StoreRead, list: &mut SessionList) {
-    let source = store.path().display().to_string();
-    if let Some(summary) = read.skipped_summary() {
-        log::warn!("openclaw store {source}: {summary}");
-        list.errors.push(source_error(&source, summary));
+    fn switches_itself(&self, session: &SessionInfo) -> bool {
+        session.key.is_some()
     }
-    let spawners: Vec<Option<String>> = read.rows.iter().map(|r| r.entry.spawned_by.clone()).collect();
-    let sessions: Vec<SessionInfo> = read.rows.into_iter().map(|row| session_info(rt, store, &source, row)).collect();
-    list.sessions.extend(fold_subagents(sessions, &spawners));
-}
 
-/// Subagent sessions (`spawnedBy` another session of the same store) are not sessions of their
-/// own: their ids go into the `children` of the session at the top of their spawn chain. A
-/// subagent whose spawner is not in the store stays listed.
-fn fold_subagents(mut sessions: Vec<SessionInfo>, spawners: &[Option<String>]) -> Vec<SessionInfo> {
-    let index: HashMap<&str, usize> = sessions.iter().enumerate().filter_map(|(i, s)| Some((s.key.as_deref()?, i))).collect();
-    let parent_of = |i: usize| spawners.get(i)?.as_deref().and_then(|k| index.get(k).copied()).filter(|p| *p != i);
-    let mut root_of: Vec<Option<usize>> = vec![None; sessions.len()];
-    for (i, root) in root_of.iter_mut().enumerate() {
-        let mut at = i;
-        // A chain longer than the store is a cycle: leave such a session where it is.
-        for _ in 0..sessions.len() {
-            match parent_of(at) {
-                Some(p) => at = p,
-                None => break,
-            }
-        }
-        *root = (at != i && parent_of(at).is_none()).then_some(at);
+    fn begin_switch(&self, rt: &Runtime, session: &SessionInfo) -> Result<Value, SwitchError> {
+        let pending = switch::reset_session(rt, session)?;
+        serde_json::to_value(pending).map_err(|e| SwitchError::Pending(e.to_string()))
     }
-    for (child, root) in root_of.iter().enumerate() {
-        if let Some(root) = *root {
-            let id = sessions[child].session_id.clone();
-            sessions[root].children.push(id);
-        }
-    }
-    sessions.into_iter().zip(root_of).filter(|(_, root)| root.is_none()).map(|(s, _)| s).collect()
-}
 
-fn session_info(rt: &Runtime, store: &Store, source: &str, row: Row) -> SessionInfo {
-    let Row { key, session_id, entry } = row;
-    let telegram = parse_telegram_key(&key);
-    let (generation, transcript) = match store {
-        Store::Sqlite { db, .. } => (Generation::Sqlite, Some(TranscriptRef::OpenclawSqlite { db: db.clone(), session_id: session_id.clone() })),
-        Store::Files { sessions_json, .. } => {
-            let dir = sessions_json.parent().unwrap_or(sessions_json);
-            let thread = telegram.as_ref().and_then(|t| t.thread_id);
-            (Generation::Files, store_files::transcript_path(dir, &session_id, &entry, thread, &rt.env).map(|path| TranscriptRef::OpenclawJsonl { path }))
-        }
-    };
-    let m = measure::measure(&entry, generation, rt.config.oc_estimate_tokens);
-    SessionInfo {
-        platform: Platform::Openclaw,
-        title: title(&entry, telegram.as_ref()),
-        cwd: entry.workspace().map(str::to_string),
-        model: entry.model_name().map(str::to_string),
-        context_tokens: m.tokens,
-        context_window: m.window,
-        context_percent: m.percent,
-        compact_at_tokens: m.compact_at,
-        estimated: m.estimated,
-        // The gateway holds every session; no per-session process says whether one is live.
-        live: None,
-        updated_at: entry.last_activity(),
-        source: source.to_string(),
-        children: Vec::new(),
-        transcript,
-        key: Some(key),
-        session_id,
+    fn finish_switch(&self, rt: &Runtime, pending: &Value, handoff_file: &Path) -> Result<(), SwitchError> {
+        let pending: switch::PendingSeed = serde_json::from_value(pending.clone()).map_err(|e| SwitchError::Pending(e.to_string()))?;
+        switch::seed_session(rt, &pending, handoff_file)
     }
-}
 
-/// A name for people: the user's label, else the group's subject (with its topic), else
-/// OpenClaw's display name.
-fn title(entry: &entry::SessionEntry, telegram: Option<&TelegramChat>) -> Option<String> {
-    if let Some(label) = &entry.label {
-        return Some(label.clone());
+    fn switched_label(&self, pending: &Value) -> Option<(String, Option<String>)> {
+        let pending: switch::PendingSeed = serde_json::from_value(pending.clone()).ok()?;
+        Some((pending.key, pending.title))
     }
-    match (&entry.subject, telegram.and_then(|t| t.thread_id)) {
-        (Some(subject), Some(topic)) => Some(format!("{subject} · topic {topic}")),
-        (Some(subject), None) => Some(subject.clone()),
-        (None, _) => entry.display_name.clone(),
-    }
-}
-
-fn source_error(source: &str, message: String) -> SourceError {
-    SourceError { platform: Platform::Openclaw, source: source.to_string(), message }
 }

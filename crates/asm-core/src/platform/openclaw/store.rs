@@ -1,7 +1,7 @@
 //! What reading one store yields, whichever its kind: the session rows it held and the rows
 //! it had to skip, or why it could not be read at all.
 
-use super::entry::SessionEntry;
+use super::model::SessionEntry;
 use std::path::PathBuf;
 use thiserror::Error;
 

@@ -3,7 +3,7 @@
 //! a `<sessionId>.jsonl` transcript per session, and `<oldId>.jsonl.reset.<ISO>` archives of
 //! transcripts that a reset replaced (those are history, not sessions).
 
-use super::entry::SessionEntry;
+use super::model::SessionEntry;
 use super::store::{StoreError, StoreRead};
 use crate::env::Env;
 use serde_json::{Map, Value};

@@ -4,7 +4,7 @@
 //! neither waits for nor blocks the gateway's writes, and a lock that persists is reported
 //! after one brief retry instead of waiting.
 
-use super::entry::SessionEntry;
+use super::model::SessionEntry;
 use super::store::{StoreError, StoreRead};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode};

@@ -7,8 +7,7 @@
 //! read is skipped and counted; a message file that cannot be read counts as unreadable,
 //! which makes the number uncertain if it was newer than the one used.
 
-use super::measure::{classify, Row, Scan, Usage};
-use super::{is_root, StoreRead, StoredSession};
+use super::model::{classify, is_root, Row, Scan, StoreRead, StoredSession, Usage};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use std::io;

@@ -15,8 +15,7 @@
 //! Never written: `SQLITE_OPEN_READ_ONLY` (not `immutable`, so a live WAL is read
 //! correctly), a short busy timeout, and a busy database is reported, not waited for.
 
-use super::measure::{classify, ModelRef, Row, Scan, Usage};
-use super::{is_root, StoreRead, StoredSession};
+use super::model::{classify, is_root, ModelRef, Row, Scan, StoreRead, StoredSession, Usage};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode};
 use std::collections::{HashMap, HashSet};

@@ -9,7 +9,8 @@
 //! Limits are not stored with sessions, so this reads the config of the environment ASM runs
 //! in; a config file that cannot be parsed is skipped with a warning, as a layer that says nothing.
 
-use super::measure::{count_value, CompactionRule, ModelLimits, ModelRef};
+use super::measure::{CompactionRule, ModelLimits};
+use super::model::{count_value, ModelRef};
 use super::paths::OpencodePaths;
 use crate::env::Env;
 use serde_json::Value;
@@ -35,11 +36,10 @@ impl ConfigLayer {
     }
 
     fn read(path: &Path) -> Option<ConfigLayer> {
-        let bytes = std::fs::read(path).ok()?;
-        match parse_jsonc(&String::from_utf8_lossy(&bytes)) {
-            Ok(config) => Some(ConfigLayer::from_json(&config)),
+        match crate::lenient_json::read_file(path) {
+            Ok(config) => config.map(|c| ConfigLayer::from_json(&c)),
             Err(e) => {
-                log::warn!("opencode config {} skipped: not valid JSON/JSONC ({e})", path.display());
+                log::warn!("opencode config skipped: {e}");
                 None
             }
         }
@@ -94,7 +94,7 @@ impl ModelDirectory {
         }
         let mut inline = Vec::new();
         if let Some(content) = env.get("OPENCODE_CONFIG_CONTENT") {
-            match parse_jsonc(content) {
+            match crate::lenient_json::parse(content) {
                 Ok(config) => inline.push(ConfigLayer::from_json(&config)),
                 Err(e) => log::warn!("OPENCODE_CONFIG_CONTENT skipped: not valid JSON ({e})"),
             }
@@ -222,97 +222,12 @@ fn is_truthy(value: Option<&str>) -> bool {
     matches!(value.map(|v| v.trim().to_ascii_lowercase()).as_deref(), Some("1" | "true"))
 }
 
-/// JSON with comments (`//`, `/* */`) and trailing commas, as OpenCode accepts in its config.
-pub fn parse_jsonc(text: &str) -> Result<Value, serde_json::Error> {
-    serde_json::from_str(&drop_trailing_commas(&strip_comments(text)))
-}
-
-fn strip_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    let mut in_string = false;
-    while let Some(c) = chars.next() {
-        if in_string {
-            out.push(c);
-            match c {
-                '\\' => out.extend(chars.next()),
-                '"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match (c, chars.peek()) {
-            ('/', Some('/')) => {
-                if chars.by_ref().any(|skipped| skipped == '\n') {
-                    out.push('\n');
-                }
-            }
-            ('/', Some('*')) => {
-                chars.next();
-                let mut previous = ' ';
-                for skipped in chars.by_ref() {
-                    if previous == '*' && skipped == '/' {
-                        break;
-                    }
-                    previous = skipped;
-                }
-                out.push(' ');
-            }
-            _ => {
-                in_string = c == '"';
-                out.push(c);
-            }
-        }
-    }
-    out
-}
-
-/// Removes a comma whose next significant character closes an object or array (comments gone).
-fn drop_trailing_commas(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut in_string = false;
-    let mut i = 0;
-    while let Some(&c) = chars.get(i) {
-        i += 1;
-        if in_string {
-            out.push(c);
-            if c == '\\' {
-                out.extend(chars.get(i));
-                i += 1;
-            } else if c == '"' {
-                in_string = false;
-            }
-            continue;
-        }
-        if c == ',' {
-            let next = chars.iter().skip(i).find(|n| !n.is_whitespace());
-            if matches!(next, Some('}' | ']')) {
-                continue;
-            }
-        }
-        in_string = c == '"';
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn model(p: &str, m: &str) -> ModelRef {
         ModelRef { provider_id: p.into(), model_id: m.into() }
-    }
-
-    #[test]
-    fn jsonc_comments_and_trailing_commas() {
-        let text = "{\n // a comment with \"quotes\"\n \"a\": \"http://x//y\", /* block, */ \"b\": [1, 2,],\n \"c\": {\"d\": \"\\\"/*\",},\n}";
-        let v = parse_jsonc(text).unwrap();
-        assert_eq!(v["a"], "http://x//y");
-        assert_eq!(v["b"], serde_json::json!([1, 2]));
-        assert_eq!(v["c"]["d"], "\"/*");
-        assert!(parse_jsonc("{\"a\": ").is_err());
     }
 
     #[test]

@@ -7,11 +7,11 @@
 //! "unresponsive" from "down" (connection refused).
 
 use crate::clock::Clock;
+use crate::http::{Http, HttpError, Route};
 use crate::Runtime;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::io::Read;
 use std::time::{Duration, Instant};
 
 pub const DEFAULT_PORT: u16 = 18789;
@@ -46,10 +46,10 @@ fn resolve_port(rt: &Runtime) -> (u16, String) {
     if let Some(port) = rt.env.get("OPENCLAW_GATEWAY_PORT").and_then(parse_port_env) {
         return (port, "OPENCLAW_GATEWAY_PORT".into());
     }
-    match crate::openclaw_config::read(&rt.paths) {
+    match super::config::read(&rt.paths) {
         Ok(Some(doc)) => {
-            if let Some(port) = doc.pointer("/gateway/port").and_then(Value::as_u64).filter(|p| (1..=65535).contains(p)) {
-                return (port as u16, format!("gateway.port in {}", rt.paths.openclaw_config.display()));
+            if let Some(port) = super::config::gateway_port(&doc) {
+                return (port, format!("gateway.port in {}", rt.paths.openclaw_config.display()));
             }
         }
         Ok(None) => {}
@@ -148,11 +148,11 @@ impl ProbeRecord {
 /// Probes `/healthz` and, when it is live, `/readyz`, each with connect and read timeouts.
 pub fn probe(endpoint: &Endpoint, timeout: Duration, clock: &dyn Clock) -> ProbeRecord {
     let at = clock.now();
-    let agent = ureq::AgentBuilder::new().timeout_connect(timeout).timeout_read(timeout).timeout_write(timeout).redirects(0).build();
-    let live = probe_path(&agent, endpoint, "/healthz");
+    let http = Http::new(timeout, timeout, Route::Direct).body_limit(MAX_BODY);
+    let live = probe_path(&http, endpoint, "/healthz");
     let mut paths = vec![live.clone()];
     let outcome = if live.kind.is_ok() {
-        let ready = probe_path(&agent, endpoint, "/readyz");
+        let ready = probe_path(&http, endpoint, "/readyz");
         paths.push(ready.clone());
         ready
     } else {
@@ -162,26 +162,16 @@ pub fn probe(endpoint: &Endpoint, timeout: Duration, clock: &dyn Clock) -> Probe
     ProbeRecord { at, kind: outcome.kind, latency_ms, detail: format!("{}: {}", outcome.path, outcome.detail), paths }
 }
 
-fn probe_path(agent: &ureq::Agent, endpoint: &Endpoint, path: &str) -> PathProbe {
+fn probe_path(http: &Http, endpoint: &Endpoint, path: &str) -> PathProbe {
     let started = Instant::now();
-    let result = agent.get(&format!("{}{path}", endpoint.base_url)).call();
-    let (kind, status, detail) = match result {
-        Ok(resp) => judge_response(path, resp),
-        Err(ureq::Error::Status(_, resp)) => judge_response(path, resp),
-        Err(ureq::Error::Transport(t)) => classify_transport(&t),
+    let (kind, status, detail) = match http.get(&format!("{}{path}", endpoint.base_url), &[]) {
+        Ok(answer) => {
+            let (kind, detail) = judge_body(path, answer.status, &answer.content_type, &answer.body);
+            (kind, Some(answer.status), detail)
+        }
+        Err(e) => (classify_failure(&e), None, describe_failure(&e)),
     };
     PathProbe { path: path.into(), kind, status, latency_ms: started.elapsed().as_millis() as u64, detail }
-}
-
-fn judge_response(path: &str, resp: ureq::Response) -> (ProbeKind, Option<u16>, String) {
-    let status = resp.status();
-    let content_type = resp.content_type().to_string();
-    let mut body = String::new();
-    if let Err(e) = resp.into_reader().take(MAX_BODY).read_to_string(&mut body) {
-        return (classify_io(&e), Some(status), format!("HTTP {status}, body not read: {e}"));
-    }
-    let (kind, detail) = judge_body(path, status, &content_type, &body);
-    (kind, Some(status), detail)
 }
 
 /// The verdict on one answer. Pure, so every shape OpenClaw answers with is a table test.
@@ -219,33 +209,19 @@ fn short_status(doc: &Value) -> String {
     }
 }
 
-fn classify_transport(t: &ureq::Transport) -> (ProbeKind, Option<u16>, String) {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            return (classify_io(io), None, describe_io(io));
-        }
-        source = e.source();
-    }
-    (ProbeKind::Error, None, t.to_string())
-}
-
-fn classify_io(e: &std::io::Error) -> ProbeKind {
-    use std::io::ErrorKind::*;
-    match e.kind() {
-        // Reset or aborted: the process died while (or just after) accepting.
-        ConnectionRefused | ConnectionReset | ConnectionAborted => ProbeKind::Down,
-        TimedOut | WouldBlock => ProbeKind::Unresponsive,
-        _ => ProbeKind::Error,
+fn classify_failure(e: &HttpError) -> ProbeKind {
+    match e {
+        // Refused, reset or aborted: nothing listens, or the process died while accepting.
+        HttpError::Refused | HttpError::Dropped(_) => ProbeKind::Down,
+        HttpError::TimedOut => ProbeKind::Unresponsive,
+        HttpError::Other(_) => ProbeKind::Error,
     }
 }
 
-fn describe_io(e: &std::io::Error) -> String {
-    match classify_io(e) {
-        ProbeKind::Down if e.kind() == std::io::ErrorKind::ConnectionRefused => "connection refused (nothing listens)".into(),
-        ProbeKind::Down => format!("connection dropped ({e})"),
-        ProbeKind::Unresponsive => "no answer within the timeout (accepted but frozen?)".into(),
-        _ => e.to_string(),
+fn describe_failure(e: &HttpError) -> String {
+    match e {
+        HttpError::TimedOut => "no answer within the timeout (accepted but frozen?)".into(),
+        other => other.to_string(),
     }
 }
 

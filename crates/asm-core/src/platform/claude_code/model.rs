@@ -1,11 +1,15 @@
-//! The transcript's line types, as far as ASM needs them: a cheap byte-level look at which
-//! `"type"` values a line carries (so the 50 KB tool results and prompt snapshots are never
-//! JSON-parsed), and typed parsing of the few lines that matter. Unknown types and unknown
-//! fields are ignored; a line that does not parse is the caller's to count.
+//! The one line model of a Claude Code transcript, for measuring (`measure.rs`) and for
+//! extraction (`events.rs`) alike: a cheap byte-level look at which `"type"` values a line
+//! carries (so the 50 KB tool results and prompt snapshots are never JSON-parsed when they
+//! cannot matter), typed parsing of the lines that do, and the one rule for what counts as
+//! something the person typed. Unknown types and unknown fields are ignored; a line that does
+//! not parse is the caller's to count.
 
 use memchr::memmem;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::Value;
 use std::fmt;
 use std::sync::LazyLock;
 
@@ -74,7 +78,14 @@ pub struct Line {
     pub subtype: Option<String>,
     pub is_sidechain: Option<bool>,
     pub is_api_error_message: Option<bool>,
+    pub is_meta: Option<bool>,
+    pub is_compact_summary: Option<bool>,
+    pub is_visible_in_transcript_only: Option<bool>,
     pub message: Option<Message>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub timestamp: Option<String>,
+    #[serde(deserialize_with = "lenient_string")]
+    pub git_branch: Option<String>,
     #[serde(deserialize_with = "lenient_string")]
     pub requested_model: Option<String>,
     pub compact_metadata: Option<CompactMetadata>,
@@ -101,6 +112,15 @@ pub struct Message {
     pub id: Option<String>,
     pub model: Option<String>,
     pub usage: Option<Usage>,
+    /// Kept unparsed: a tool result or a pasted log can be megabytes, and measuring never looks.
+    pub content: Option<Box<RawValue>>,
+}
+
+impl Message {
+    /// The content as JSON (a string, or an array of blocks); Null when absent.
+    pub fn content(&self) -> Value {
+        self.content.as_ref().and_then(|raw| serde_json::from_str(raw.get()).ok()).unwrap_or(Value::Null)
+    }
 }
 
 /// The API usage of one response; absent cache fields mean none were used.
@@ -188,14 +208,14 @@ fn lenient_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<S
 }
 
 /// The model Claude Code writes for responses it made up itself (API errors, interruptions).
-const SYNTHETIC_MODEL: &str = "<synthetic>";
+pub const SYNTHETIC_MODEL: &str = "<synthetic>";
 
 impl Line {
     pub fn parse(bytes: &[u8]) -> Result<Line, serde_json::Error> {
         serde_json::from_slice(bytes)
     }
 
-    fn is(&self, kind: &str) -> bool {
+    pub fn is(&self, kind: &str) -> bool {
         self.kind.as_deref() == Some(kind)
     }
 
@@ -235,42 +255,102 @@ impl Line {
     }
 }
 
-/// A user line with its content, parsed only for the head of a file (content can be large).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-struct PromptLine {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    is_sidechain: Option<bool>,
-    is_meta: Option<bool>,
-    is_compact_summary: Option<bool>,
-    message: Option<PromptMessage>,
+/// User-line texts that Claude Code writes itself: slash-command echoes, local-command output,
+/// reminders, interruption notes, memory input and the caveat before local commands.
+const SYNTHETIC_PROMPT_PREFIXES: [&str; 10] = [
+    "<command-name>",
+    "<command-message>",
+    "<command-args>",
+    "<local-command-",
+    "<system-reminder>",
+    "[Request interrupted",
+    "<bash-stdout>",
+    "<bash-stderr>",
+    "<user-memory-input>",
+    "Caveat:",
+];
+
+fn is_synthetic_prompt(text: &str) -> bool {
+    let text = text.trim_start();
+    SYNTHETIC_PROMPT_PREFIXES.iter().any(|p| text.starts_with(p))
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-struct PromptMessage {
-    content: Option<serde_json::Value>,
+/// What a `user` line holds, by the one rule both the session title and the memory's goal use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserLine {
+    /// Something the person typed, trimmed.
+    Prompt(String),
+    /// A subagent's `<task-notification>`: only its `<result>` is kept.
+    SubagentResult(String),
+    /// Claude Code's own compaction summary (`isCompactSummary`).
+    CompactSummary(String),
+    /// Written by Claude Code, not typed: meta lines, command echoes, reminders.
+    Synthetic,
+    /// Nothing typed (tool results only, or empty).
+    Empty,
 }
 
-/// The text of a typed user prompt (not a tool result, meta line, compaction summary or
-/// slash command), trimmed.
+impl Line {
+    /// Classifies a main-chain `user` line (sidechain lines are the caller's to skip).
+    pub fn user_line(&self) -> UserLine {
+        let content = self.message.as_ref().map(Message::content).unwrap_or(Value::Null);
+        if self.is_compact_summary == Some(true) {
+            return UserLine::CompactSummary(crate::transcript::content_text(&content));
+        }
+        if self.is_meta == Some(true) || self.is_visible_in_transcript_only == Some(true) {
+            return UserLine::Synthetic;
+        }
+        let text = typed_text(&content);
+        let text = text.trim();
+        if text.is_empty() {
+            return UserLine::Empty;
+        }
+        if let Some(rest) = text.strip_prefix("<task-notification>") {
+            return match between(rest, "<result>", "</result>") {
+                Some(result) => UserLine::SubagentResult(result.trim().to_string()),
+                None => UserLine::Synthetic,
+            };
+        }
+        if is_synthetic_prompt(text) {
+            return UserLine::Synthetic;
+        }
+        UserLine::Prompt(text.to_string())
+    }
+}
+
+/// What the person typed: a string, or the text blocks of an array that Claude Code did not add
+/// itself (reminders and command echoes can sit next to a real prompt).
+fn typed_text(content: &Value) -> String {
+    match content {
+        Value::Array(blocks) => {
+            let texts: Vec<&str> = blocks
+                .iter()
+                .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+                .filter_map(|b| b.get("text").and_then(Value::as_str))
+                .filter(|t| !is_synthetic_prompt(t))
+                .collect();
+            texts.join("\n")
+        }
+        other => crate::transcript::content_text(other),
+    }
+}
+
+fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
+    let start = text.find(open)? + open.len();
+    let end = text[start..].find(close)? + start;
+    Some(&text[start..end])
+}
+
+/// The text of a typed user prompt in this line (see [`Line::user_line`]), for titles.
 pub fn user_prompt(bytes: &[u8]) -> Option<String> {
-    let line: PromptLine = serde_json::from_slice(bytes).ok()?;
-    let skip = [line.is_meta, line.is_compact_summary, line.is_sidechain].contains(&Some(true));
-    if line.kind.as_deref() != Some("user") || skip {
+    let line = Line::parse(bytes).ok()?;
+    if !line.is("user") || line.is_sidechain == Some(true) {
         return None;
     }
-    let text = match line.message?.content? {
-        serde_json::Value::String(s) => s,
-        serde_json::Value::Array(blocks) => {
-            blocks.iter().find_map(|b| (b.get("type")?.as_str()? == "text").then(|| b.get("text")?.as_str().map(str::to_owned)).flatten())?
-        }
-        _ => return None,
-    };
-    let text = text.trim();
-    let is_command = text.starts_with("<command-") || text.starts_with("<local-command") || text.starts_with("Caveat:");
-    (!text.is_empty() && !is_command).then(|| text.to_owned())
+    match line.user_line() {
+        UserLine::Prompt(text) => Some(text),
+        _ => None,
+    }
 }
 
 /// The `sessionId` of one line, if it parses.
@@ -332,5 +412,30 @@ mod tests {
         assert_eq!(p(r#"{"type":"user","isMeta":true,"message":{"content":"x"}}"#), None);
         assert_eq!(p(r#"{"type":"user","message":{"content":[{"type":"tool_result","content":"x"}]}}"#), None);
         assert_eq!(p(r#"{"type":"user","message":{"content":"<command-name>/compact</command-name>"}}"#), None);
+        assert_eq!(p(r#"{"type":"user","isVisibleInTranscriptOnly":true,"message":{"content":"x"}}"#), None);
+        assert_eq!(p(r#"{"type":"user","message":{"content":"[Request interrupted by user]"}}"#), None);
+        assert_eq!(p(r#"{"type":"user","message":{"content":"Caveat: The messages below were generated"}}"#), None);
+        assert_eq!(p(r#"{"type":"user","isSidechain":true,"message":{"content":"x"}}"#), None);
+    }
+
+    #[test]
+    fn title_and_goal_share_one_rule_for_a_typed_prompt() {
+        // The session title (user_prompt) and extraction (user_line) must agree on every line.
+        let lines = [
+            r#"{"type":"user","message":{"content":[{"type":"text","text":"<system-reminder>x</system-reminder>"},{"type":"text","text":"fix the build"}]}}"#,
+            r#"{"type":"user","message":{"content":"<bash-stdout>ok</bash-stdout>"}}"#,
+            r#"{"type":"user","message":{"content":"<task-notification><result>done</result></task-notification>"}}"#,
+            r#"{"type":"user","isCompactSummary":true,"message":{"content":"Summary: x"}}"#,
+            r#"{"type":"user","message":{"content":"  ship it  "}}"#,
+        ];
+        for raw in lines {
+            let from_title = user_prompt(raw.as_bytes());
+            let from_events = match Line::parse(raw.as_bytes()).unwrap().user_line() {
+                UserLine::Prompt(t) => Some(t),
+                _ => None,
+            };
+            assert_eq!(from_title, from_events, "{raw}");
+        }
+        assert_eq!(user_prompt(lines[0].as_bytes()).as_deref(), Some("fix the build"));
     }
 }

@@ -1,59 +1,27 @@
-//! Claude Code transcripts: `projects/<encoded-cwd>/<sessionId>.jsonl`, one JSON object per
-//! line. Lines are first decoded for their `type` only (cheap: nothing else is allocated), and
-//! only conversation lines are decoded in full, so the large `api-request-blob` and
-//! `attachment` lines cost a scan and nothing more.
+//! A Claude Code transcript as events for extraction, read front to back through the one
+//! line model (`model.rs`). Lines are first looked at for their `type` only (cheap: nothing
+//! else is allocated), and only conversation lines are decoded, so the large
+//! `api-request-blob` and `attachment` lines cost a scan and nothing more.
 
-use super::{content_text, for_each_line, str_field, Sink};
-use crate::memory::{MemoryError, ReadStats, TranscriptEvent};
-use serde::Deserialize;
+use super::model::{self, Kinds, Line, UserLine};
+use crate::transcript::{content_text, for_each_line, str_field, ReadStats, Sink, TranscriptError, TranscriptEvent};
 use serde_json::Value;
 use std::path::Path;
 
-#[derive(Deserialize)]
-struct Kind<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Option<&'a str>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Line {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(default)]
-    message: Value,
-    #[serde(default)]
-    is_sidechain: bool,
-    #[serde(default)]
-    is_api_error_message: bool,
-    #[serde(default)]
-    is_compact_summary: bool,
-    #[serde(default)]
-    is_meta: bool,
-    #[serde(default)]
-    is_visible_in_transcript_only: bool,
-    timestamp: Option<String>,
-    cwd: Option<String>,
-    git_branch: Option<String>,
-}
-
-/// User-line prefixes that Claude Code writes itself (slash-command echoes, reminders).
-const SYNTHETIC_USER_PREFIXES: [&str; 7] =
-    ["<command-name>", "<command-message>", "<local-command-", "<system-reminder>", "[Request interrupted", "<bash-stdout>", "<user-memory-input>"];
-
-pub fn read(path: &Path, sink: &mut Sink<'_>) -> Result<ReadStats, MemoryError> {
+pub fn read(path: &Path, sink: &mut Sink<'_>) -> Result<ReadStats, TranscriptError> {
     let mut stats = ReadStats::default();
     let mut place = (None::<String>, None::<String>);
     for_each_line(path, &mut stats, |raw, stats| {
-        let Ok(kind) = serde_json::from_slice::<Kind>(raw) else {
-            stats.corrupt += 1;
-            return;
-        };
-        if !matches!(kind.kind, Some("user" | "assistant")) {
+        let kinds = model::kinds(raw);
+        if !kinds.has(Kinds::USER) && !kinds.has(Kinds::ASSISTANT) {
+            if serde_json::from_slice::<serde::de::IgnoredAny>(raw).is_err() {
+                stats.corrupt += 1;
+            }
             return;
         }
-        match serde_json::from_slice::<Line>(raw) {
-            Ok(line) => emit_line(line, &mut place, stats, sink),
+        match Line::parse(raw) {
+            Ok(line) if line.is("user") || line.is("assistant") => emit_line(line, &mut place, stats, sink),
+            Ok(_) => {}
             Err(_) => stats.corrupt += 1,
         }
     })?;
@@ -61,7 +29,7 @@ pub fn read(path: &Path, sink: &mut Sink<'_>) -> Result<ReadStats, MemoryError> 
 }
 
 fn emit_line(line: Line, place: &mut (Option<String>, Option<String>), stats: &mut ReadStats, sink: &mut Sink<'_>) {
-    if line.is_sidechain {
+    if line.is_sidechain == Some(true) {
         stats.synthetic += 1;
         return;
     }
@@ -71,61 +39,52 @@ fn emit_line(line: Line, place: &mut (Option<String>, Option<String>), stats: &m
         let branch = place.1.clone().filter(|b| b != "HEAD");
         sink(TranscriptEvent::Context { model: None, provider: None, cwd: place.0.clone(), branch });
     }
-    match line.kind.as_str() {
-        "user" => emit_user(line, stats, sink),
-        _ => emit_assistant(line, stats, sink),
+    if line.is("user") {
+        emit_user(line, stats, sink)
+    } else {
+        emit_assistant(line, stats, sink)
     }
 }
 
 fn emit_user(line: Line, stats: &mut ReadStats, sink: &mut Sink<'_>) {
-    let content = line.message.get("content").cloned().unwrap_or(Value::Null);
-    if line.is_compact_summary {
-        let text = compact_summary_text(&content_text(&content));
-        sink(TranscriptEvent::PlatformSummary { text, source: "Claude Code compaction".into(), at: line.timestamp });
-        return;
+    let at = line.timestamp.clone();
+    if line.is_compact_summary != Some(true) && line.is_meta != Some(true) && line.is_visible_in_transcript_only != Some(true) {
+        emit_tool_results(&line, sink);
     }
-    if line.is_meta || line.is_visible_in_transcript_only {
-        stats.synthetic += 1;
-        return;
-    }
-    if let Value::Array(blocks) = &content {
-        for block in blocks.iter().filter(|b| str_field(b, "type") == Some("tool_result")) {
-            let id = str_field(block, "tool_use_id").unwrap_or_default().to_string();
-            let output = content_text(block.get("content").unwrap_or(&Value::Null));
-            let is_error = block.get("is_error").and_then(Value::as_bool).unwrap_or(false);
-            sink(TranscriptEvent::ToolResult { id, name: None, input: None, output, is_error });
+    match line.user_line() {
+        UserLine::Prompt(text) => sink(TranscriptEvent::UserText { text, at }),
+        UserLine::SubagentResult(text) => sink(TranscriptEvent::SubagentResult { text }),
+        UserLine::CompactSummary(text) => {
+            sink(TranscriptEvent::PlatformSummary { text: compact_summary_text(&text), source: "Claude Code compaction".into(), at });
         }
+        UserLine::Synthetic => stats.synthetic += 1,
+        UserLine::Empty => {}
     }
-    let text = typed_text(&content);
-    let text = text.trim();
-    if text.is_empty() {
-        return;
+}
+
+fn emit_tool_results(line: &Line, sink: &mut Sink<'_>) {
+    let Some(message) = &line.message else { return };
+    let Value::Array(blocks) = message.content() else { return };
+    for block in blocks.iter().filter(|b| str_field(b, "type") == Some("tool_result")) {
+        let id = str_field(block, "tool_use_id").unwrap_or_default().to_string();
+        let output = content_text(block.get("content").unwrap_or(&Value::Null));
+        let is_error = block.get("is_error").and_then(Value::as_bool).unwrap_or(false);
+        sink(TranscriptEvent::ToolResult { id, name: None, input: None, output, is_error });
     }
-    if let Some(rest) = text.strip_prefix("<task-notification>") {
-        match between(rest, "<result>", "</result>") {
-            Some(result) => sink(TranscriptEvent::SubagentResult { text: result.trim().to_string() }),
-            None => stats.synthetic += 1,
-        }
-        return;
-    }
-    if SYNTHETIC_USER_PREFIXES.iter().any(|p| text.starts_with(p)) {
-        stats.synthetic += 1;
-        return;
-    }
-    sink(TranscriptEvent::UserText { text: text.to_string(), at: line.timestamp });
 }
 
 fn emit_assistant(line: Line, stats: &mut ReadStats, sink: &mut Sink<'_>) {
-    let model = str_field(&line.message, "model");
-    if line.is_api_error_message || model == Some("<synthetic>") {
+    let Some(message) = &line.message else { return };
+    let model = message.model.as_deref();
+    if line.is_api_error_message == Some(true) || model == Some(model::SYNTHETIC_MODEL) {
         stats.synthetic += 1;
         return;
     }
     if let Some(model) = model {
         sink(TranscriptEvent::Context { model: Some(model.to_string()), provider: Some("anthropic".into()), cwd: None, branch: None });
     }
-    let Some(Value::Array(blocks)) = line.message.get("content") else { return };
-    for block in blocks {
+    let Value::Array(blocks) = message.content() else { return };
+    for block in &blocks {
         match str_field(block, "type") {
             Some("text") => {
                 let text = str_field(block, "text").unwrap_or_default().trim();
@@ -140,23 +99,6 @@ fn emit_assistant(line: Line, stats: &mut ReadStats, sink: &mut Sink<'_>) {
             }),
             _ => {}
         }
-    }
-}
-
-/// What the person typed: a string, or the text blocks of an array that Claude Code did not add
-/// itself (reminders and command echoes can sit next to a real prompt).
-fn typed_text(content: &Value) -> String {
-    match content {
-        Value::Array(blocks) => {
-            let texts: Vec<&str> = blocks
-                .iter()
-                .filter(|b| str_field(b, "type") == Some("text"))
-                .filter_map(|b| str_field(b, "text"))
-                .filter(|t| !SYNTHETIC_USER_PREFIXES.iter().any(|p| t.trim_start().starts_with(p)))
-                .collect();
-            texts.join("\n")
-        }
-        other => content_text(other),
     }
 }
 
@@ -180,12 +122,6 @@ fn strip_reminders(text: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-fn between<'a>(text: &'a str, open: &str, close: &str) -> Option<&'a str> {
-    let start = text.find(open)? + open.len();
-    let end = text[start..].find(close)? + start;
-    Some(&text[start..end])
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! every kind of bad input the issue lists.
 
 use super::*;
+use crate::platform::claude_code::tail;
 use asm_testkit::TempDir;
 use serde_json::{json, Value};
 use std::fs;
@@ -52,7 +53,7 @@ fn every_fixture_session_has_the_golden_numbers() {
         assert_eq!(s.platform, Platform::ClaudeCode);
         assert_eq!(s.key, None);
         assert!(s.updated_at.is_some() && s.live.is_some());
-        assert_eq!(s.transcript, Some(TranscriptRef::ClaudeCodeJsonl { path: home.join(".claude").join(rel) }));
+        assert_eq!(s.transcript, Some(TranscriptRef::new(crate::session::StoreKind::JsonlFile, home.join(".claude").join(rel), s.session_id.clone())));
         assert_eq!(s.source, home.join(".claude").join(rel).display().to_string());
         checked += 1;
     }

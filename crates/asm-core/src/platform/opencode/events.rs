@@ -1,23 +1,24 @@
-//! OpenCode transcripts: the SQLite store (1.2.0+: `message` + `part` rows, `data` JSON;
-//! sessions driven by the experimental v2 API live in `session_message`) and the legacy JSON
-//! tree (≤ 1.1.x: `storage/message/<sessionID>/*.json`, `storage/part/<messageID>/*.json`).
-//! Rows are streamed message by message; only one message's parts are held at a time.
+//! An OpenCode transcript as events for extraction: the SQLite store (1.2.0+: `message` +
+//! `part` rows, `data` JSON; sessions driven by the experimental v2 API live in
+//! `session_message`) and the legacy JSON tree (≤ 1.1.x: `storage/message/<sessionID>/*.json`,
+//! `storage/part/<messageID>/*.json`). Rows are streamed message by message; only one
+//! message's parts are held at a time.
 
-use super::{content_text, has_table, open_readonly, str_field, transcript_error, Sink};
-use crate::memory::{MemoryError, ReadStats, TranscriptEvent};
+use crate::platform::sqlite::{has_table, open_transcript_store};
+use crate::transcript::{content_text, str_field, ReadStats, Sink, TranscriptError, TranscriptEvent};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-pub fn read_sqlite(db: &Path, session_id: &str, sink: &mut Sink<'_>) -> Result<ReadStats, MemoryError> {
-    let conn = open_readonly(db)?;
+pub fn read_sqlite(db: &Path, session_id: &str, sink: &mut Sink<'_>) -> Result<ReadStats, TranscriptError> {
+    let conn = open_transcript_store(db)?;
     let mut stats = ReadStats::default();
     let sql = "SELECT m.id, m.data, p.data FROM message m LEFT JOIN part p ON p.message_id = m.id \
                WHERE m.session_id = ?1 ORDER BY m.time_created, m.id, p.time_created, p.id";
-    let mut stmt = conn.prepare(sql).map_err(|e| transcript_error(db, e))?;
-    let mut rows = stmt.query([session_id]).map_err(|e| transcript_error(db, e))?;
+    let mut stmt = conn.prepare(sql).map_err(|e| TranscriptError::new(db, e))?;
+    let mut rows = stmt.query([session_id]).map_err(|e| TranscriptError::new(db, e))?;
     let mut current: Option<(String, Option<Value>, Vec<Value>)> = None;
-    while let Some(row) = rows.next().map_err(|e| transcript_error(db, e))? {
-        let id: String = row.get(0).map_err(|e| transcript_error(db, e))?;
+    while let Some(row) = rows.next().map_err(|e| TranscriptError::new(db, e))? {
+        let id: String = row.get(0).map_err(|e| TranscriptError::new(db, e))?;
         if current.as_ref().is_none_or(|(cur, _, _)| *cur != id) {
             if let Some((_, info, parts)) = current.take() {
                 emit_message(info, &parts, &mut stats, sink);
@@ -55,10 +56,10 @@ fn parse_column(cell: Option<rusqlite::types::ValueRef<'_>>, stats: &mut ReadSta
 }
 
 /// Sessions written through the v2 HTTP API: `session_message` rows ordered by `seq`.
-fn read_v2_rows(conn: &rusqlite::Connection, db: &Path, session_id: &str, stats: &mut ReadStats, sink: &mut Sink<'_>) -> Result<(), MemoryError> {
-    let mut stmt = conn.prepare("SELECT type, data FROM session_message WHERE session_id = ?1 ORDER BY seq").map_err(|e| transcript_error(db, e))?;
-    let mut rows = stmt.query([session_id]).map_err(|e| transcript_error(db, e))?;
-    while let Some(row) = rows.next().map_err(|e| transcript_error(db, e))? {
+fn read_v2_rows(conn: &rusqlite::Connection, db: &Path, session_id: &str, stats: &mut ReadStats, sink: &mut Sink<'_>) -> Result<(), TranscriptError> {
+    let mut stmt = conn.prepare("SELECT type, data FROM session_message WHERE session_id = ?1 ORDER BY seq").map_err(|e| TranscriptError::new(db, e))?;
+    let mut rows = stmt.query([session_id]).map_err(|e| TranscriptError::new(db, e))?;
+    while let Some(row) = rows.next().map_err(|e| TranscriptError::new(db, e))? {
         stats.records += 1;
         let kind: String = row.get(0).unwrap_or_default();
         let Some(data) = parse_column(row.get_ref(1).ok(), stats) else { continue };
@@ -87,11 +88,11 @@ fn read_v2_rows(conn: &rusqlite::Connection, db: &Path, session_id: &str, stats:
 }
 
 /// The legacy JSON tree: messages sorted by creation time then id (ids ascend with time).
-pub fn read_legacy(storage_dir: &Path, session_id: &str, sink: &mut Sink<'_>) -> Result<ReadStats, MemoryError> {
+pub fn read_legacy(storage_dir: &Path, session_id: &str, sink: &mut Sink<'_>) -> Result<ReadStats, TranscriptError> {
     let mut stats = ReadStats::default();
     let message_dir = storage_dir.join("message").join(session_id);
     if !message_dir.is_dir() {
-        return Err(transcript_error(&message_dir, "no such session in the OpenCode legacy store"));
+        return Err(TranscriptError::new(&message_dir, "no such session in the OpenCode legacy store"));
     }
     let mut messages: Vec<(i64, String, PathBuf)> = Vec::new();
     for path in json_files(&message_dir)? {
@@ -121,8 +122,8 @@ pub fn read_legacy(storage_dir: &Path, session_id: &str, sink: &mut Sink<'_>) ->
     Ok(stats)
 }
 
-fn json_files(dir: &Path) -> Result<Vec<PathBuf>, MemoryError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| transcript_error(dir, e))?;
+fn json_files(dir: &Path) -> Result<Vec<PathBuf>, TranscriptError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| TranscriptError::new(dir, e))?;
     let mut files: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")).collect();
     files.sort();
     Ok(files)
@@ -242,7 +243,7 @@ pub(crate) mod tests {
         db
     }
 
-    fn collect(result: impl FnOnce(&mut Sink<'_>) -> Result<ReadStats, MemoryError>) -> (Vec<TranscriptEvent>, ReadStats) {
+    fn collect(result: impl FnOnce(&mut Sink<'_>) -> Result<ReadStats, TranscriptError>) -> (Vec<TranscriptEvent>, ReadStats) {
         let mut events = Vec::new();
         let stats = result(&mut |e| events.push(e)).unwrap();
         (events, stats)

@@ -1,16 +1,16 @@
-//! OpenClaw transcripts: the SQLite store (2026.8.1+: `transcript_events` rows of
+//! An OpenClaw transcript as events for extraction: the SQLite store (2026.8.1+: `transcript_events` rows of
 //! `openclaw-agent.sqlite`, `event_json` text or zstd-compressed `event_zstd`) and the
 //! legacy JSONL file (≤ 2026.7.x). Both hold the same logical records (pi transcript
 //! entries): `session`, `model_change`, `message` (user / assistant / toolResult),
 //! `compaction`, `reset`, `custom`, ... Synthetic assistant rows (`gateway-injected` notes,
 //! `delivery-mirror` copies of sends) and heartbeat polls are skipped.
 
-use super::{content_text, for_each_line, open_readonly, str_field, transcript_error, Sink, MAX_RECORD_BYTES};
-use crate::memory::{MemoryError, ReadStats, TranscriptEvent};
+use crate::platform::sqlite::open_transcript_store;
+use crate::transcript::{content_text, for_each_line, str_field, ReadStats, Sink, TranscriptError, TranscriptEvent, MAX_RECORD_BYTES};
 use serde_json::Value;
 use std::path::Path;
 
-pub fn read_jsonl(path: &Path, sink: &mut Sink<'_>) -> Result<ReadStats, MemoryError> {
+pub fn read_jsonl(path: &Path, sink: &mut Sink<'_>) -> Result<ReadStats, TranscriptError> {
     let mut stats = ReadStats::default();
     for_each_line(path, &mut stats, |raw, stats| match serde_json::from_slice::<Value>(raw) {
         Ok(record) => emit_record(&record, stats, sink),
@@ -19,13 +19,13 @@ pub fn read_jsonl(path: &Path, sink: &mut Sink<'_>) -> Result<ReadStats, MemoryE
     Ok(stats)
 }
 
-pub fn read_sqlite(db: &Path, session_id: &str, sink: &mut Sink<'_>) -> Result<ReadStats, MemoryError> {
-    let conn = open_readonly(db)?;
+pub fn read_sqlite(db: &Path, session_id: &str, sink: &mut Sink<'_>) -> Result<ReadStats, TranscriptError> {
+    let conn = open_transcript_store(db)?;
     let mut stats = ReadStats::default();
     let mut stmt =
-        conn.prepare("SELECT event_json, event_zstd FROM transcript_events WHERE session_id = ?1 ORDER BY seq").map_err(|e| transcript_error(db, e))?;
-    let mut rows = stmt.query([session_id]).map_err(|e| transcript_error(db, e))?;
-    while let Some(row) = rows.next().map_err(|e| transcript_error(db, e))? {
+        conn.prepare("SELECT event_json, event_zstd FROM transcript_events WHERE session_id = ?1 ORDER BY seq").map_err(|e| TranscriptError::new(db, e))?;
+    let mut rows = stmt.query([session_id]).map_err(|e| TranscriptError::new(db, e))?;
+    while let Some(row) = rows.next().map_err(|e| TranscriptError::new(db, e))? {
         stats.records += 1;
         let record = match (row.get_ref(0), row.get_ref(1)) {
             (Ok(rusqlite::types::ValueRef::Text(json)), _) => {
