@@ -197,7 +197,7 @@ impl Config {
     }
 }
 
-const ARGV_EXPECTED: &str = "a command as a JSON array of strings or as words separated by spaces (quotes group words)";
+const ARGV_EXPECTED: &str = "a command as a JSON array of strings or as shell words (quotes group words, a backslash escapes)";
 
 /// Reads one variable at a time from an [`Env`]; every failure names the variable.
 struct VarReader<'a> {
@@ -271,33 +271,14 @@ fn parse_log_level(raw: &str) -> Option<String> {
     ["error", "warn", "info", "debug", "trace", "off"].contains(&level.as_str()).then_some(level)
 }
 
-/// A command as an argument vector: a JSON array of strings, or shell-like words where single
-/// or double quotes group words. No shell ever sees it.
+/// A command as an argument vector: a JSON array of strings, or words split as a POSIX shell
+/// splits them (quotes group words, a backslash escapes) — by `shlex`. No shell ever runs it.
 pub fn parse_argv(raw: &str) -> Option<Vec<String>> {
     if raw.starts_with('[') {
         let argv: Vec<String> = serde_json::from_str(raw).ok()?;
         return (!argv.is_empty() && !argv[0].is_empty()).then_some(argv);
     }
-    let mut words = Vec::new();
-    let mut word: Option<String> = None;
-    let mut quote: Option<char> = None;
-    for c in raw.chars() {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), c) => word.get_or_insert_with(String::new).push(c),
-            (None, '\'' | '"') => {
-                quote = Some(c);
-                word.get_or_insert_with(String::new);
-            }
-            (None, c) if c.is_whitespace() => words.extend(word.take()),
-            (None, c) => word.get_or_insert_with(String::new).push(c),
-        }
-    }
-    if quote.is_some() {
-        return None;
-    }
-    words.extend(word);
-    (!words.is_empty()).then_some(words)
+    shlex::split(raw).filter(|words| !words.is_empty())
 }
 
 #[cfg(test)]
@@ -377,6 +358,14 @@ mod tests {
         assert_eq!(parse_argv(r#"["a b","c"]"#).unwrap(), ["a b", "c"]);
         assert_eq!(parse_argv("[]"), None);
         assert_eq!(parse_argv("   "), None);
+    }
+
+    #[test]
+    fn argv_words_split_as_a_shell_would() {
+        assert_eq!(parse_argv(r#"systemctl --user restart "my unit""#).unwrap(), ["systemctl", "--user", "restart", "my unit"]);
+        assert_eq!(parse_argv(r"run /path/with\ space 'it''s'").unwrap(), ["run", "/path/with space", "its"]);
+        assert_eq!(parse_argv(r#"echo "a \"quoted\" word""#).unwrap(), ["echo", r#"a "quoted" word"#]);
+        assert_eq!(parse_argv("openclaw 'gateway"), None, "an open quote is an error, not a guess");
     }
 
     #[test]

@@ -82,9 +82,10 @@ impl Cmd {
         self
     }
 
-    /// The command as one line for logs (redacted by the logger like every line).
+    /// The command as one line for logs and dry runs, quoted so a shell would read it back
+    /// (redacted by the logger like every line).
     pub fn display(&self) -> String {
-        self.argv.iter().map(|a| if a.contains(' ') { format!("{a:?}") } else { a.clone() }).collect::<Vec<_>>().join(" ")
+        self.argv.iter().map(|a| shlex::try_quote(a).map(|q| q.into_owned()).unwrap_or_else(|_| format!("{a:?}"))).collect::<Vec<_>>().join(" ")
     }
 }
 
