@@ -1,9 +1,25 @@
-//! The human view of a session list: an aligned table, fullest first, coloured only on a
-//! terminal and never when NO_COLOR is set.
+//! Tables people read: [`lines`] lines columns up by display width (CJK and emoji are two
+//! columns wide; `comfy-table` measures them), and the session list is one such table,
+//! fullest first, coloured only on a terminal and never when NO_COLOR is set.
 
 use crate::env::Env;
 use crate::session::{SessionInfo, SessionList};
+use comfy_table::{presets, Table};
 use std::io::IsTerminal;
+
+/// Columns separated by two spaces, no borders, each line without trailing blanks.
+pub fn lines(header: &[&str], rows: &[Vec<String>]) -> Vec<String> {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING).set_header(header.to_vec());
+    for row in rows {
+        table.add_row(row.clone());
+    }
+    let last = header.len().saturating_sub(1);
+    for (i, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, if i == last { 0 } else { 2 }));
+    }
+    table.lines().map(|l| l.trim_end().to_string()).collect()
+}
 
 /// Colour when stdout is a terminal and NO_COLOR is unset (https://no-color.org).
 pub fn use_colour(env: &Env) -> bool {
@@ -18,17 +34,11 @@ pub fn render(list: &SessionList, colour: bool) -> String {
         append_errors(&mut out, list);
         return out;
     }
-    let rows: Vec<[String; 8]> = list.sessions.iter().map(row).collect();
-    let mut widths = HEADERS.map(str::len);
-    for r in &rows {
-        for (w, cell) in widths.iter_mut().zip(r) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = format_row(&HEADERS.map(String::from), &widths);
-    for (r, s) in rows.iter().zip(&list.sessions) {
+    let rows: Vec<Vec<String>> = list.sessions.iter().map(row).collect();
+    let mut lines = lines(&HEADERS, &rows).into_iter();
+    let mut out = lines.next().unwrap_or_default();
+    for (line, s) in lines.zip(&list.sessions) {
         out.push('\n');
-        let line = format_row(r, &widths);
         out.push_str(&if colour { paint(&line, s.context_percent) } else { line });
     }
     append_errors(&mut out, list);
@@ -57,7 +67,7 @@ pub fn render_one(s: &SessionInfo) -> String {
     lines.join("\n")
 }
 
-fn row(s: &SessionInfo) -> [String; 8] {
+fn row(s: &SessionInfo) -> Vec<String> {
     let tokens = match (s.context_tokens, s.context_window) {
         (Some(t), Some(w)) => format!("{}/{}", human(t), human(w)),
         (Some(t), None) => format!("{}/?", human(t)),
@@ -65,7 +75,7 @@ fn row(s: &SessionInfo) -> [String; 8] {
         (None, None) => "?".into(),
     };
     let used = s.context_percent.map(|p| format!("{p:.1}%{}", if s.estimated { "~" } else { "" })).unwrap_or_else(|| "?".into());
-    [
+    vec![
         s.platform.to_string(),
         s.short_label(),
         truncate(s.title.as_deref().or(s.cwd.as_deref()).unwrap_or("-"), 40),
@@ -80,11 +90,6 @@ fn row(s: &SessionInfo) -> [String; 8] {
         .into(),
         s.updated_at.map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_else(|| "-".into()),
     ]
-}
-
-fn format_row(cells: &[String; 8], widths: &[usize; 8]) -> String {
-    let padded: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
-    padded.join("  ").trim_end().to_string()
 }
 
 fn paint(line: &str, percent: Option<f64>) -> String {
@@ -149,5 +154,14 @@ mod tests {
         assert!(text.contains("75.0%"));
         assert!(!text.contains('\x1b'));
         assert!(render(&list, true).contains("\x1b[33m"));
+    }
+
+    #[test]
+    fn wide_characters_keep_the_columns_aligned() {
+        let wide = SessionInfo { title: Some("修复解析器 🚀".into()), ..session("aaaaaaaa1111", Some(50.0)) };
+        let narrow = SessionInfo { title: Some("fix it".into()), ..session("bbbbbbbb2222", Some(40.0)) };
+        let text = render(&SessionList { sessions: vec![wide, narrow], errors: vec![] }, false);
+        let model_at: Vec<usize> = text.lines().skip(1).map(|l| unicode_width::UnicodeWidthStr::width(&l[..l.find("claude-sonnet").unwrap()])).collect();
+        assert_eq!(model_at[0], model_at[1], "the MODEL column starts at the same display column:\n{text}");
     }
 }

@@ -130,14 +130,16 @@ fn list(store: &MemoryStore, args: &Args) -> asm_core::Result<i32> {
 }
 
 fn render_table(entries: &[MemoryEntry]) -> String {
-    let mut out = format!("{:<38} {:<12} {:>8} {:>6}  {}\n", "SESSION", "PLATFORM", "SIZE", "AGE", "KEY / CWD");
-    for e in entries {
-        let platform = e.platform.map_or("?".to_string(), |p| p.id().to_string());
-        let age = e.age_seconds.map_or("?".to_string(), human_age);
-        let place = e.error.clone().or_else(|| e.key.clone()).or_else(|| e.cwd.clone()).unwrap_or_default();
-        out.push_str(&format!("{:<38} {:<12} {:>8} {:>6}  {}\n", e.session_id, platform, human_size(e.size_bytes), age, place));
-    }
-    out.trim_end().to_string()
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            let platform = e.platform.map_or("?".to_string(), |p| p.id().to_string());
+            let age = e.age_seconds.map_or("?".to_string(), human_age);
+            let place = e.error.clone().or_else(|| e.key.clone()).or_else(|| e.cwd.clone()).unwrap_or_default();
+            vec![e.session_id.clone(), platform, human_size(e.size_bytes), age, place]
+        })
+        .collect();
+    asm_core::table::lines(&["SESSION", "PLATFORM", "SIZE", "AGE", "KEY / CWD"], &rows).join("\n")
 }
 
 fn human_age(secs: i64) -> String {
