@@ -14,7 +14,7 @@ use crate::notify::{Event, Notifier};
 use crate::proc::{self, Cmd};
 use crate::Runtime;
 use chrono::{DateTime, Duration, Utc};
-use pause::{Action, Observation, Policy, QuotaState};
+use pause::{Action, Observation, Policy, QuotaState, ResumeReason};
 use reading::{QuotaReading, ReadError};
 use serde::Serialize;
 use serde_json::Value;
@@ -199,7 +199,7 @@ fn watch_off(rt: &Runtime, now: DateTime<Utc>, state: QuotaState, emit: &mut dyn
     let mut actions = Vec::new();
     if state.paused {
         rt.state().update(|s: &mut QuotaState| *s = QuotaState { last_reading: s.last_reading.clone(), ..QuotaState::default() })?;
-        actions.push(Action::Resume { remaining: None, window_reset: false });
+        actions.push(Action::Resume { remaining: None, why: ResumeReason::WatchOff });
     }
     let (events, hooks) = act(rt, &actions, emit);
     let mut report = report_from(&QuotaState::default(), now, events, hooks);
@@ -250,8 +250,8 @@ fn act(rt: &Runtime, actions: &[Action], emit: &mut dyn FnMut(&Event)) -> (Vec<E
                 events.push(Event::QuotaLow { remaining: *remaining, percent: *percent, resets_at: *resume_at });
                 events.push(Event::WorkPaused { reason: reason.clone(), resume_at: *resume_at });
             }
-            Action::Resume { remaining, window_reset } => {
-                log::info!("resuming model work ({})", if *window_reset { "quota window reset" } else { "quota back above the threshold" });
+            Action::Resume { remaining, why } => {
+                log::info!("resuming model work ({})", why.describe());
                 if let Some(argv) = &rt.config.resume_cmd {
                     hooks.push(run_hook("resume", argv, &[("ASM_QUOTA_EVENT", "resume".into())]));
                 }

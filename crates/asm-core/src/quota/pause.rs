@@ -93,7 +93,28 @@ impl Observation {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Pause { reason: String, resume_at: Option<DateTime<Utc>>, remaining: Option<u64>, percent: Option<f64> },
-    Resume { remaining: Option<u64>, window_reset: bool },
+    Resume { remaining: Option<u64>, why: ResumeReason },
+}
+
+/// Why a pause ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResumeReason {
+    /// The quota window the pause waited for has reset.
+    WindowReset,
+    /// A reading climbed back above the resume level.
+    AboveThreshold,
+    /// No key any more: the quota watch is off, so nothing would ever lift the pause.
+    WatchOff,
+}
+
+impl ResumeReason {
+    pub fn describe(self) -> &'static str {
+        match self {
+            ResumeReason::WindowReset => "quota window reset",
+            ResumeReason::AboveThreshold => "quota back above the threshold",
+            ResumeReason::WatchOff => "the quota watch is off (no MiniMax key)",
+        }
+    }
 }
 
 /// How a reading compares to a level.
@@ -205,7 +226,8 @@ impl QuotaState {
         let window_reset = self.resume_at.is_some_and(|r| now >= r);
         if window_reset || (!self.held_until_reset && !assess(&reading, policy.resume_level()).below) {
             self.resume();
-            return vec![Action::Resume { remaining, window_reset: false }];
+            let why = if window_reset { ResumeReason::WindowReset } else { ResumeReason::AboveThreshold };
+            return vec![Action::Resume { remaining, why }];
         }
         Vec::new()
     }
@@ -242,7 +264,7 @@ impl QuotaState {
     fn resume_if_window_reset(&mut self, now: DateTime<Utc>) -> Vec<Action> {
         if self.paused && self.resume_at.is_some_and(|r| now >= r) {
             self.resume();
-            return vec![Action::Resume { remaining: None, window_reset: true }];
+            return vec![Action::Resume { remaining: None, why: ResumeReason::WindowReset }];
         }
         Vec::new()
     }
@@ -322,7 +344,7 @@ mod tests {
         assert!(s.step(t0(), Observation::reading(reading(t0(), 120, reset)), &policy).is_empty());
         assert!(s.paused);
         let actions = s.step(t0(), Observation::reading(reading(t0(), 150, reset)), &policy);
-        assert_eq!(actions, vec![Action::Resume { remaining: Some(150), window_reset: false }]);
+        assert_eq!(actions, vec![Action::Resume { remaining: Some(150), why: ResumeReason::AboveThreshold }]);
         assert!(!s.paused && s.resume_at.is_none() && s.reading.is_none());
     }
 
@@ -372,7 +394,7 @@ mod tests {
         assert!(!s.work_paused_at(reset), "the window has reset, work may go on");
         assert!(s.read_due(reset));
         let actions = s.step(reset, Observation::Failed(failure()), &policy);
-        assert_eq!(actions, vec![Action::Resume { remaining: None, window_reset: true }]);
+        assert_eq!(actions, vec![Action::Resume { remaining: None, why: ResumeReason::WindowReset }]);
     }
 
     #[test]
@@ -386,7 +408,7 @@ mod tests {
         assert!(matches!(&actions[..], [Action::Pause { resume_at: Some(r), .. }] if *r == reset));
         let again = s.step(t0(), Observation::UsageLimit { resets_at: Some(reset), source: "OpenClaw log".into() }, &policy);
         assert!(again.is_empty(), "one notice pauses once");
-        assert!(s.step(reset, Observation::Nothing, &policy).contains(&Action::Resume { remaining: None, window_reset: true }));
+        assert!(s.step(reset, Observation::Nothing, &policy).contains(&Action::Resume { remaining: None, why: ResumeReason::WindowReset }));
         s.step(reset, Observation::reading(reading(reset, 1500, reset + Duration::hours(5))), &policy);
         assert!(s.step(reset, Observation::UsageLimit { resets_at: Some(reset - Duration::seconds(1)), source: "log".into() }, &policy).is_empty());
         assert!(!s.paused);
@@ -401,7 +423,7 @@ mod tests {
         assert!(s.step(t0(), Observation::reading(reading(t0(), 1400, reset)), &policy).is_empty());
         assert!(s.paused && s.held_until_reset);
         let actions = s.step(reset, Observation::reading(reading(reset, 1500, reset + Duration::hours(5))), &policy);
-        assert_eq!(actions, vec![Action::Resume { remaining: Some(1500), window_reset: false }]);
+        assert_eq!(actions, vec![Action::Resume { remaining: Some(1500), why: ResumeReason::WindowReset }], "the held pause ends because its window reset");
         assert!(!s.held_until_reset);
     }
 
