@@ -18,8 +18,11 @@ toolchain:
 fmt: toolchain
 	$(CARGO) fmt --all -- --check
 
+# clippy checks incompatible_msrv against the workspace's rust-version; module_cycles.py that
+# no asm-core module imports one that imports it back.
 lint: toolchain
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	python3 tests/lint/module_cycles.py
 
 # The binaries first: integration tests run the tools of other crates too (the monitor's
 # children, the install test).
