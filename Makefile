@@ -7,8 +7,11 @@ E2E_TOOLS ?= $(CURDIR)/target/e2e-tools
 
 all: build
 
+# The five tools the skill ships (make bench builds its own binary as well).
+TOOLS := -p monitor -p session_manager -p memory_manager -p gateway_monitor -p health_check
+
 build:
-	$(CARGO) build --release --workspace --bins
+	$(CARGO) build --release $(TOOLS)
 
 # rustfmt and clippy come from rustup; a clean machine may lack them.
 toolchain:

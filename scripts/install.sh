@@ -34,6 +34,10 @@ skill=$state_dir/skills/auto-session-manager
 tools="monitor session_manager memory_manager gateway_monitor health_check"
 
 if [ "$action" = uninstall ]; then
+  # Take ASM's hooks out of Claude Code's settings and ASM's plugin out of OpenCode first.
+  if [ -x "$skill/scripts/asm_session_manager" ]; then
+    "$skill/scripts/asm_session_manager" --remove-hooks || echo "install.sh: warning: could not remove ASM's hooks (see above)" >&2
+  fi
   rm -rf "$skill"
   echo "removed $skill (state, logs and memory files under $state_dir are kept)"
   exit 0
@@ -56,3 +60,9 @@ for t in $tools; do
   put "$bin_dir/asm_$t" "$skill/scripts/asm_$t" 0755
 done
 echo "installed auto-session-manager into $skill"
+# ASM's hooks (Claude Code) and plugin (OpenCode), for every platform found; ASM_INSTALL_HOOKS=0 opts out.
+if [ "${ASM_INSTALL_HOOKS:-1}" != 0 ]; then
+  "$skill/scripts/asm_session_manager" --install-hooks || echo "install.sh: warning: ASM's hooks were not installed (see above); run $skill/scripts/session_manager.py --install-hooks" >&2
+else
+  echo "ASM_INSTALL_HOOKS=0: hooks not installed (session_manager.py --install-hooks installs them)"
+fi

@@ -129,8 +129,19 @@ pub struct Config {
     // Memory (issue 5): the optional platform summary
     /// How long a platform summary (`ASM_SUMMARY_MODE=platform`) may take before ASM falls back.
     pub summary_timeout: u64,
-    /// Where a running `opencode serve` answers (for `POST /session/{id}/summarize`).
+    /// Where a running `opencode serve` answers (summaries of a fork, continuation sessions).
     pub opencode_url: String,
+    // Continuity (issue 12): handoffs and switches
+    /// A handoff older than this (seconds) is not given to a new session any more.
+    pub handoff_max_age: u64,
+    /// A session switched less than this long ago (seconds) is not switched again.
+    pub switch_cooldown: u64,
+    /// Claude Code: a switch also starts a headless continuation (`claude -p`).
+    pub cc_continue: bool,
+    /// OpenCode: the continuation session's first message asks for a model turn.
+    pub oc_continue: bool,
+    /// How long a headless continuation may take (seconds).
+    pub continue_timeout: u64,
 }
 
 impl Config {
@@ -188,6 +199,11 @@ impl Config {
             opencode_url: r
                 .opt("ASM_OPENCODE_URL", parse_http_url, "an http(s) URL such as http://127.0.0.1:4096")?
                 .unwrap_or_else(|| "http://127.0.0.1:4096".into()),
+            handoff_max_age: r.opt("ASM_HANDOFF_MAX_AGE", parse_duration, DURATION_EXPECTED)?.unwrap_or(7 * 86_400),
+            switch_cooldown: r.opt("ASM_SWITCH_COOLDOWN", parse_duration, DURATION_EXPECTED)?.unwrap_or(1_800),
+            cc_continue: r.flag("ASM_CC_CONTINUE", false)?,
+            oc_continue: r.flag("ASM_OC_CONTINUE", false)?,
+            continue_timeout: r.int("ASM_CONTINUE_TIMEOUT", 600, 10, 86_400, "seconds from 10 to 86400")?,
         })
     }
 
@@ -195,6 +211,23 @@ impl Config {
     pub fn effective(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
+}
+
+const DURATION_EXPECTED: &str = "a duration such as 3600, 90s, 30m, 12h or 7d";
+
+/// Seconds, or a number with `s`, `m`, `h` or `d`.
+fn parse_duration(raw: &str) -> Option<u64> {
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (digits, unit) = raw.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let factor = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    n.checked_mul(factor)
 }
 
 const ARGV_EXPECTED: &str = "a command as a JSON array of strings or as shell words (quotes group words, a backslash escapes)";
@@ -306,6 +339,7 @@ mod tests {
         assert_eq!(c.summary_timeout, 300);
         assert_eq!(c.opencode_url, "http://127.0.0.1:4096");
         assert!(c.repair);
+        assert_eq!((c.handoff_max_age, c.switch_cooldown, c.cc_continue, c.oc_continue), (7 * 86_400, 1_800, false, false));
     }
 
     #[test]
@@ -326,6 +360,9 @@ mod tests {
             ("ASM_SUMMARY_TIMEOUT", "0"),
             ("ASM_OPENCODE_URL", "127.0.0.1:4096"),
             ("ASM_HANDOFF_MAX_BYTES", "100"),
+            ("ASM_HANDOFF_MAX_AGE", "a week"),
+            ("ASM_SWITCH_COOLDOWN", "5x"),
+            ("ASM_CC_CONTINUE", "sometimes"),
         ] {
             let err = cfg(&[(var, value)]).unwrap_err();
             let line = err.to_string();
@@ -351,6 +388,16 @@ mod tests {
         assert_eq!(c.notify_backend, NotifyBackend::Telegram);
         assert!(!c.repair);
         assert_eq!(c.gateway_start_cmd.unwrap(), ["openclaw", "gateway", "run", "--port", "18 999"]);
+    }
+
+    #[test]
+    fn durations_take_a_unit() {
+        assert_eq!(parse_duration("90"), Some(90));
+        assert_eq!(parse_duration("30m"), Some(1_800));
+        assert_eq!(parse_duration("7d"), Some(604_800));
+        assert_eq!(parse_duration("12 h"), Some(43_200));
+        assert_eq!(parse_duration("d"), None);
+        assert_eq!(parse_duration("1w"), None);
     }
 
     #[test]

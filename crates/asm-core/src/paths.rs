@@ -78,6 +78,12 @@ impl Paths {
         self.state_dir.join(".asm_monitor.pid")
     }
 
+    /// A fork ASM made only to have the platform summarize it: the platform's hooks leave
+    /// such a session alone while this file exists.
+    pub fn summary_fork_marker(&self, session_id: &str) -> PathBuf {
+        self.state_dir.join(".asm_forks").join(session_id.replace(['/', '\\'], "_"))
+    }
+
     /// `agents/` holds one folder per OpenClaw agent.
     pub fn openclaw_agents_dir(&self) -> PathBuf {
         self.state_dir.join("agents")

@@ -46,6 +46,25 @@ pub struct ReadStats {
     pub bytes: u64,
 }
 
+/// The word that marks a handoff ASM wrote, followed by the id of the memory it came from,
+/// in parentheses: `(asm-handoff <memory_id>)`. A session that received a handoff carries
+/// it in a message, so the platform shows where a handoff went, and extraction never takes
+/// it for the person's request.
+pub const HANDOFF_MARKER: &str = "asm-handoff";
+
+/// The marker of the handoff of `memory_id`, as it appears in the text.
+pub fn handoff_marker(memory_id: &str) -> String {
+    format!("({HANDOFF_MARKER} {memory_id})")
+}
+
+/// The memory id in the handoff marker `text` carries, if any.
+pub fn handoff_marker_in(text: &str) -> Option<String> {
+    let at = text.find(&format!("({HANDOFF_MARKER} "))?;
+    let rest = &text[at + HANDOFF_MARKER.len() + 2..];
+    let id: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || "._:-".contains(*c)).collect();
+    (!id.is_empty() && rest[id.len()..].starts_with(')')).then_some(id)
+}
+
 /// A transcript that could not be read at all (a corrupt record is skipped, not an error).
 #[derive(Debug, Error)]
 #[error("cannot read transcript {path}: {message}")]

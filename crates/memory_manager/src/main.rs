@@ -1,10 +1,9 @@
 //! asm_memory_manager: extracts a session's key information into the memory store and reads
-//! it back (list, show, handoff, latest, prune), and serves the Claude Code SessionStart hook.
+//! it back (list, show, handoff, latest, chain, prune), and answers the platforms' hooks.
 
 use asm_core::cli;
 use asm_core::logging::LogTarget;
-use asm_core::memory::inject::{self, InjectError};
-use asm_core::memory::store::{validate_session_id, MemoryEntry};
+use asm_core::memory::store::MemoryEntry;
 use asm_core::memory::{MemoryRecord, MemoryStore};
 use asm_core::session::Platform;
 use asm_core::{Error, Runtime};
@@ -19,7 +18,11 @@ enum Action {
     Show,
     Handoff,
     Latest,
+    Chain,
     Prune,
+    /// Answers a platform's hook: JSON on stdin (what Claude Code sends its hooks).
+    Hook,
+    /// The earlier name of `hook` (Claude Code's SessionStart).
     Inject,
 }
 
@@ -28,15 +31,15 @@ enum Action {
 struct Args {
     #[arg(long, value_enum)]
     action: Action,
-    /// Session id (an OpenClaw session key also works for --action extract).
+    /// Session id (for extract also a unique prefix of it, or an OpenClaw session key).
     #[arg(long, value_name = "ID")]
     session_id: Option<String>,
     #[arg(long, value_enum)]
     platform: Option<Platform>,
-    /// OpenClaw session key (for --action latest).
+    /// OpenClaw session key (for --action latest and chain).
     #[arg(long)]
     key: Option<String>,
-    /// Working directory (for --action latest).
+    /// Working directory (for --action latest and chain).
     #[arg(long)]
     cwd: Option<String>,
     /// Age in days (for --action prune).
@@ -52,7 +55,8 @@ fn main() {
 
 fn run(args: Args) -> asm_core::Result<i32> {
     let rt = Runtime::from_process()?;
-    let target = if args.action == Action::Inject { LogTarget::File } else { LogTarget::attended() };
+    // A hook's stdout belongs to the platform: log to the file only.
+    let target = if matches!(args.action, Action::Hook | Action::Inject) { LogTarget::File } else { LogTarget::attended() };
     cli::start_logging("memory_manager", target, &rt);
     let store = MemoryStore::new(&rt);
     match args.action {
@@ -61,8 +65,9 @@ fn run(args: Args) -> asm_core::Result<i32> {
         Action::Show => show(&store, &args),
         Action::Handoff => handoff(&store, &args),
         Action::Latest => latest(&store, &args),
+        Action::Chain => chain(&store, &args),
         Action::Prune => prune(&store, &args),
-        Action::Inject => inject(&store, &args),
+        Action::Hook | Action::Inject => hook(&rt, &args),
     }
 }
 
@@ -78,14 +83,15 @@ fn extract(rt: &Runtime, args: &Args) -> asm_core::Result<i32> {
     let id = session_id_arg(args)?;
     // A bad id is refused before anything is searched; an OpenClaw key (with colons) is looked up.
     let looks_like_openclaw_key = id.contains(':') && !id.contains('/');
-    if let Err(e) = validate_session_id(id) {
+    if let Err(e) = asm_core::memory::store::validate_session_id(id) {
         if !looks_like_openclaw_key {
             return Err(e.into());
         }
     }
-    let where_ = args.platform.map_or("any platform".to_string(), |p| p.display_name().to_string());
-    let session = asm_core::platform::find_session(rt, id, args.platform)
-        .ok_or_else(|| Error::Failed(format!("no session with id or key {id:?} was found on {where_}")))?;
+    let session = asm_core::platform::resolve(rt, id, args.platform).map_err(|e| match e {
+        asm_core::platform::ResolveError::Ambiguous { .. } => Error::Usage(e.to_string()),
+        asm_core::platform::ResolveError::NotFound { .. } => Error::Failed(e.to_string()),
+    })?;
     let record = asm_core::memory::extract(rt, &session)?;
     if args.json {
         cli::print_json(&record)?;
@@ -237,21 +243,69 @@ fn list_suffix(ids: &[String]) -> String {
     }
 }
 
-fn inject(store: &MemoryStore, args: &Args) -> asm_core::Result<i32> {
-    match args.platform {
-        Some(Platform::ClaudeCode) => {}
-        other => {
-            let got = other.map_or("none".to_string(), |p| p.id().to_string());
-            return Err(Error::Usage(format!("--action inject serves the Claude Code SessionStart hook: give --platform claude-code (got {got})")));
-        }
+/// The line of a memory, oldest first: where each handoff came from and where it went.
+fn chain(store: &MemoryStore, args: &Args) -> asm_core::Result<i32> {
+    let last = match (&args.session_id, &args.key, &args.cwd) {
+        (Some(id), None, None) => store.load(id)?,
+        (None, Some(key), None) => store.latest_for_key(key)?.ok_or_else(|| Error::Failed(format!("no memory stored for key {key:?}")))?,
+        (None, None, Some(cwd)) => store.latest_for_cwd(cwd)?.ok_or_else(|| Error::Failed(format!("no memory stored for working directory {cwd:?}")))?,
+        _ => return Err(Error::Usage("--action chain needs exactly one of --session-id ID, --key KEY or --cwd DIR".into())),
+    };
+    let line = store.lineage(last);
+    if args.json {
+        let doc: Vec<serde_json::Value> = line
+            .iter()
+            .map(|entry| match entry {
+                Ok(r) => serde_json::json!({
+                    "memory_id": r.memory_id(), "session_id": r.session_id, "platform": r.platform, "key": r.key, "cwd": r.cwd,
+                    "percent": r.context.percent, "extracted_at": r.extracted_at, "origin": r.origin,
+                    "handed_to": r.injected_into, "handed_via": r.handed_via, "handed_at": r.injected_at,
+                }),
+                Err((id, e)) => serde_json::json!({ "memory_id": id, "error": e.to_string() }),
+            })
+            .collect();
+        cli::print_json(&serde_json::json!({ "chain": doc }))?;
+    } else {
+        let rows: Vec<Vec<String>> = line
+            .iter()
+            .map(|entry| match entry {
+                Ok(r) => vec![
+                    r.memory_id(),
+                    r.platform.id().to_string(),
+                    r.context.percent.map_or("-".into(), |p| format!("{p:.0}%")),
+                    r.extracted_at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string(),
+                    match (&r.injected_into, &r.handed_via) {
+                        (Some(to), via) => format!("{to}{}", via.as_deref().map(|v| format!(" ({v})")).unwrap_or_default()),
+                        (None, _) if r.handoff_pending() => "waiting for the next session".into(),
+                        (None, _) => "-".into(),
+                    },
+                ],
+                Err((id, e)) => vec![id.clone(), "?".into(), "-".into(), "-".into(), format!("unreadable: {e}")],
+            })
+            .collect();
+        cli::print_text(&asm_core::table::lines(&["MEMORY", "PLATFORM", "AT SWITCH", "EXTRACTED", "HANDOFF WENT TO"], &rows).join("\n"));
     }
+    Ok(cli::EXIT_OK)
+}
+
+/// Answers a platform's hook: reads its JSON on stdin, prints what the session should get.
+/// A hook never fails the platform's own work: problems are logged and the answer is empty.
+fn hook(rt: &Runtime, args: &Args) -> asm_core::Result<i32> {
+    let platform = match (args.action, args.platform) {
+        (Action::Inject, None) => Platform::ClaudeCode,
+        (_, Some(p)) => p,
+        (_, None) => return Err(Error::Usage("--action hook needs --platform claude-code or --platform opencode".into())),
+    };
+    let Some(hooks) = asm_core::platform::adapter(platform).hooks() else {
+        return Err(Error::Usage(format!("{} takes no hooks from ASM (ASM switches its sessions itself)", platform.display_name())));
+    };
     let mut stdin = String::new();
     std::io::stdin().take(4 * 1024 * 1024).read_to_string(&mut stdin).map_err(|e| Error::Failed(format!("cannot read the hook input on stdin: {e}")))?;
-    match inject::session_start(store, &stdin, Utc::now()) {
-        Ok(Some(line)) => cli::print_text(&line),
+    let event = hooks.parse_event(&stdin).map_err(|e| Error::Usage(e.to_string()))?;
+    match asm_core::memory::handle_hook(rt, platform, &event, Utc::now()) {
+        Ok(Some(context)) => cli::print_text(&hooks.render_context(&event, &context)),
         Ok(None) => {}
-        Err(InjectError::BadInput(message)) => return Err(Error::Usage(InjectError::BadInput(message).to_string())),
-        Err(InjectError::Memory(e)) => return Err(e.into()),
+        Err(e) => log::warn!("{} hook {}: {e}", platform.display_name(), event.name()),
     }
     Ok(cli::EXIT_OK)
 }

@@ -263,7 +263,7 @@ fn inject_gives_a_pending_handoff_once() {
     let again = w.run(&["--action", "inject", "--platform", "claude-code"], Some(&hook));
     assert!(again.status.success() && stdout(&again).is_empty(), "given once only");
     assert_one_line_error(&w.run(&["--action", "inject", "--platform", "claude-code"], Some("garbage")), 2, "hook input is not the JSON");
-    assert_one_line_error(&w.run(&["--action", "inject", "--platform", "opencode"], Some(&hook)), 2, "--platform claude-code");
+    assert_one_line_error(&w.run(&["--action", "inject", "--platform", "openclaw"], Some(&hook)), 2, "takes no hooks from ASM");
 }
 
 #[test]
@@ -285,7 +285,7 @@ fn extract_of_an_unknown_session_fails_clearly() {
     let w = World::new("cli-unknown");
     w.with_claude_code();
     let out = w.run(&["--action", "extract", "--session-id", "00000000-0000-4000-8000-000000000000"], None);
-    assert_one_line_error(&out, 1, "no session with id or key \"00000000-0000-4000-8000-000000000000\" was found on any platform");
+    assert_one_line_error(&out, 1, "no session with id, id prefix or OpenClaw key \"00000000-0000-4000-8000-000000000000\" on any platform");
 }
 
 fn extract_json(w: &World, args: &[&str]) -> Value {
@@ -341,6 +341,6 @@ fn extract_twice_keeps_the_chain() {
     let first = extract_json(&w, &["--session-id", CC_HOOK_SESSION]);
     assert_eq!(first["previous_session_id"], CC_TOOL_SESSION);
     let again = extract_json(&w, &["--session-id", CC_HOOK_SESSION]);
-    assert_eq!(again["chain"], json!([CC_TOOL_SESSION]));
+    assert_eq!(again["chain"], json!([format!("{CC_TOOL_SESSION}.g1")]));
     assert_eq!(again["first_extracted_at"], first["first_extracted_at"]);
 }

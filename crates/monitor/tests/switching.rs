@@ -1,26 +1,30 @@
-//! The monitor acting on a session list: a session over the threshold is extracted through
-//! memory_manager, an OpenClaw session is reset and seeded through the openclaw CLI, and each
-//! crossing is acted on once. The children here are fakes on the other side of the process
-//! boundary; the monitor is the real binary.
+//! The monitor acting on a session over the threshold: it runs `session_manager --switch` (the
+//! one switching path) as a child, which extracts the memory and resets and seeds the OpenClaw
+//! session through the `openclaw` CLI; each crossing is acted on once, and a failed seed is
+//! retried alone. The store is a real OpenClaw file store (2026.7 layout) in a temp dir; the
+//! `openclaw` CLI is a fake on the other side of the process boundary; every ASM tool is the
+//! real binary.
 
 use asm_testkit::TempDir;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+const KEY: &str = "agent:main:telegram:group:-1001:topic:7";
+const SESSION: &str = "0c1a0000-0000-4000-8000-000000000001";
 
 fn script(path: &Path, body: &str) {
     std::fs::write(path, format!("#!/usr/bin/env python3\n{body}")).unwrap();
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-const SESSIONS: &str = r#"{"sessions":[
- {"platform":"openclaw","session_id":"oc-1","key":"agent:main:telegram:group:-1001:topic:7","title":null,"cwd":null,"model":"m","context_tokens":170000,"context_window":200000,"context_percent":85.0,"compact_at_tokens":180000,"estimated":false,"live":null,"updated_at":null,"source":"x"},
- {"platform":"claude-code","session_id":"cc-1","key":null,"title":"fix parser","cwd":"/w","model":"m","context_tokens":100,"context_window":200000,"context_percent":0.1,"compact_at_tokens":null,"estimated":false,"live":true,"updated_at":null,"source":"y"},
- {"platform":"opencode","session_id":"op-1","key":null,"title":null,"cwd":"/w","model":"m","context_tokens":190000,"context_window":200000,"context_percent":95.0,"compact_at_tokens":null,"estimated":true,"live":null,"updated_at":null,"source":"z"}
-],"errors":[]}"#;
+/// The directory of the real binaries (the monitor's siblings).
+fn bin_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_asm_monitor")).parent().unwrap().to_path_buf()
+}
 
-/// A scratch world: fake sibling tools and a fake `openclaw` whose body is `openclaw_body`
-/// (after a line logging its argv to `calls.log`).
+/// A scratch world: a file store holding one Telegram-topic session at 85 %, and a fake
+/// `openclaw` whose body is `openclaw_body` (after a line logging its argv to `calls.log`).
 struct World {
     tmp: TempDir,
 }
@@ -28,19 +32,28 @@ struct World {
 impl World {
     fn new(openclaw_body: impl Fn(&World) -> String) -> World {
         let world = World { tmp: TempDir::new("switch") };
-        let (bin, state) = (world.tmp.join("bin"), world.tmp.join("state"));
+        let sessions = world.state().join("agents/main/sessions");
+        std::fs::create_dir_all(&sessions).unwrap();
+        let transcript = sessions.join(format!("{SESSION}.jsonl"));
+        let store = serde_json::json!({ KEY: {
+            "sessionId": SESSION, "updatedAt": chrono_now_ms(), "sessionFile": transcript.to_str().unwrap(),
+            "subject": "Ops", "contextTokens": 200000, "totalTokens": 170000, "totalTokensFresh": true
+        }});
+        std::fs::write(sessions.join("sessions.json"), store.to_string()).unwrap();
+        let lines = [
+            serde_json::json!({"type": "session", "version": 3, "id": SESSION}),
+            serde_json::json!({"type": "message", "message": {"role": "user", "content": [{"type": "text", "text": "keep the parser streaming"}]}}),
+            serde_json::json!({"type": "message", "message": {"role": "assistant", "content": [{"type": "text", "text": "We decided to keep the reader streaming."}]}}),
+        ];
+        std::fs::write(&transcript, lines.iter().map(|l| l.to_string() + "\n").collect::<String>()).unwrap();
+        let bin = world.tmp.join("bin");
         std::fs::create_dir_all(&bin).unwrap();
-        std::fs::create_dir_all(state.join(".session_memory")).unwrap();
-        script(&bin.join("asm_session_manager"), &format!("print('''{SESSIONS}''')\n"));
-        script(
-            &bin.join("asm_memory_manager"),
-            &format!("{}sid = sys.argv[sys.argv.index('--session-id') + 1]\nopen(os.path.join({:?}, sid + '.json'), 'w').write(json.dumps({{'session_id': sid, 'handoff': '# Handoff\\nGoal: keep going'}}))\nprint('{{}}')\n", world.log_call(), state.join(".session_memory").display().to_string()),
-        );
-        for t in ["asm_gateway_monitor", "asm_health_check"] {
-            script(&bin.join(t), "print('{}')\n");
-        }
         script(&bin.join("openclaw"), &format!("{}{}", world.log_call(), openclaw_body(&world)));
         world
+    }
+
+    fn state(&self) -> PathBuf {
+        self.tmp.join("state")
     }
 
     fn log_call(&self) -> String {
@@ -52,53 +65,58 @@ impl World {
     }
 
     fn state_doc(&self) -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(self.tmp.join("state/.asm_state.json")).unwrap()).unwrap()
+        serde_json::from_str(&std::fs::read_to_string(self.state().join(".asm_state.json")).unwrap()).unwrap()
     }
 
     fn run(&self) -> std::process::Output {
-        let bin = self.tmp.join("bin");
         Command::new(env!("CARGO_BIN_EXE_asm_monitor"))
             .args(["--once"])
             .env_clear()
-            .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()))
-            .env("HOME", self.tmp.path())
-            .env("OPENCLAW_STATE_DIR", self.tmp.join("state"))
-            .env("ASM_BIN_DIR", &bin)
+            .env("PATH", format!("{}:{}", self.tmp.join("bin").display(), std::env::var("PATH").unwrap_or_default()))
+            .env("HOME", self.tmp.join("home"))
+            .env("OPENCLAW_STATE_DIR", self.state())
+            .env("ASM_BIN_DIR", bin_dir())
             .env("ASM_NOTIFY_BACKEND", "log")
+            .env("ASM_GATEWAY_URL", "http://127.0.0.1:9")
             .output()
             .unwrap()
     }
 }
 
+fn chrono_now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
 #[test]
-fn crossing_sessions_are_extracted_switched_and_acted_on_once() {
+fn a_crossing_session_is_extracted_reset_and_seeded_once() {
     let world = World::new(|w| {
         format!(
             "if 'sessions.reset' in sys.argv: print(json.dumps({{'ok': True}}))\nif '--message-file' in sys.argv:\n    f = sys.argv[sys.argv.index('--message-file') + 1]\n    open({:?}, 'w').write(open(f).read())\n    print('{{}}')\n",
             w.tmp.join("seeded.md").display().to_string()
         )
     });
-    let (tmp, state) = (&world.tmp, world.tmp.join("state"));
-    let run = || world.run();
-    let out = run();
+    let out = world.run();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let lines = world.calls();
-    let calls_text = lines.join("\n");
-    assert_eq!(lines.len(), 3, "extract oc-1, reset, seed; the estimated and the low session are left alone: {calls_text}");
-    assert!(lines[0].contains("\"extract\"") && lines[0].contains("\"oc-1\"") && lines[0].contains("\"openclaw\""));
-    assert!(lines[1].contains("sessions.reset") && lines[1].contains("expectedSessionId") && lines[1].contains("topic:7"));
-    assert!(lines[2].contains("\"--session-key\"") && lines[2].contains("\"--deliver\""));
-    assert_eq!(std::fs::read_to_string(tmp.join("seeded.md")).unwrap(), "# Handoff\nGoal: keep going");
+    let calls = world.calls();
+    let calls_text = calls.join("\n");
+    assert_eq!(calls.len(), 2, "reset, then seed: {calls_text}");
+    assert!(calls[0].contains("sessions.reset") && calls[0].contains("expectedSessionId") && calls[0].contains("topic:7"), "{calls_text}");
+    assert!(calls[1].contains("\"--session-key\"") && calls[1].contains("\"--deliver\""), "{calls_text}");
+    let seeded = std::fs::read_to_string(world.tmp.join("seeded.md")).unwrap();
+    assert!(seeded.starts_with(&format!("# Handoff from OpenClaw session {SESSION} (asm-handoff {SESSION}.g1)")), "{seeded}");
+    assert!(seeded.contains("keep the parser streaming"), "{seeded}");
     let doc = world.state_doc();
-    let handled = &doc["switching"]["handled"]["openclaw:oc-1"];
-    assert_eq!(handled["extracted"], true);
-    assert_eq!(handled["switched"], true);
-    let log = std::fs::read_to_string(state.join("logs/asm_monitor.log")).unwrap();
+    let record = &doc["switching"]["switches"][format!("openclaw:{SESSION}")];
+    assert!(record["finished_at"].is_string(), "{record}");
+    assert_eq!(record["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect::<Vec<_>>(), ["extract", "reset", "seed"]);
+    let memory: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(world.state().join(format!(".session_memory/{SESSION}.json"))).unwrap()).unwrap();
+    assert_eq!((memory["handed_via"].as_str(), memory["injected_into"].as_str()), (Some("seed"), Some(SESSION)));
+    let log = std::fs::read_to_string(world.state().join("logs/asm_session_manager.log")).unwrap();
     assert!(log.contains("OpenClaw context usage reached 85%, switched to new session"), "{log}");
 
-    let out = run();
-    assert!(out.status.success());
-    assert_eq!(world.calls().len(), 3, "the same crossing is not acted on twice");
+    assert!(world.run().status.success());
+    assert_eq!(world.calls().len(), 2, "the same crossing is not acted on twice");
 }
 
 #[test]
@@ -110,20 +128,21 @@ fn a_failed_seed_is_retried_alone_without_a_second_reset() {
         )
     });
     assert!(world.run().status.success());
-    let handled = world.state_doc()["switching"]["handled"]["openclaw:oc-1"].clone();
-    assert_eq!(handled["switched"], false);
-    assert_eq!(handled["pending"]["delivery"], serde_json::json!({"kind": "explicit", "channel": "telegram", "to": "-1001:topic:7"}));
-    assert!(handled["last_error"].as_str().unwrap_or_default().contains("model provider unreachable"), "{handled}");
+    let record = world.state_doc()["switching"]["switches"][format!("openclaw:{SESSION}")].clone();
+    assert!(record["finished_at"].is_null(), "{record}");
+    let reset = record["steps"].as_array().unwrap().iter().find(|s| s["name"] == "reset").unwrap().clone();
+    assert_eq!(reset["outcome"]["data"], serde_json::json!({"kind": "explicit", "channel": "telegram", "to": "-1001:topic:7"}));
+    assert!(record["last_error"].as_str().unwrap_or_default().contains("model provider unreachable"), "{record}");
 
     assert!(world.run().status.success());
     let calls = world.calls();
-    assert_eq!(calls.len(), 4, "extract, reset, failed seed, seed again: {calls:?}");
-    assert!(calls[3].contains("--message-file") && calls[3].contains("\"--reply-to\", \"-1001:topic:7\""), "{calls:?}");
-    let handled = world.state_doc()["switching"]["handled"]["openclaw:oc-1"].clone();
-    assert_eq!((handled["switched"].as_bool(), handled.get("pending")), (Some(true), None), "{handled}");
-    let log = std::fs::read_to_string(world.tmp.join("state/logs/asm_monitor.log")).unwrap();
+    assert_eq!(calls.len(), 3, "reset, failed seed, seed again: {calls:?}");
+    assert!(calls[2].contains("--message-file") && calls[2].contains("\"--reply-to\", \"-1001:topic:7\""), "{calls:?}");
+    let record = world.state_doc()["switching"]["switches"][format!("openclaw:{SESSION}")].clone();
+    assert!(record["finished_at"].is_string(), "{record}");
+    let log = std::fs::read_to_string(world.state().join("logs/asm_session_manager.log")).unwrap();
     assert_eq!(log.matches("event context_switch queued").count(), 1, "the feed hears once, after the seed: {log}");
 
     assert!(world.run().status.success());
-    assert_eq!(world.calls().len(), 4);
+    assert_eq!(world.calls().len(), 3);
 }

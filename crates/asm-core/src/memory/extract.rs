@@ -83,6 +83,10 @@ pub struct Sections {
     pub errors: Vec<ErrorSeen>,
     pub identifiers: Vec<String>,
     pub subagent_results: Vec<String>,
+    /// Handoffs ASM gave this session (their memory ids), found by their marker; they are
+    /// never taken as a request, a goal or a decision: earlier summaries travel in the chain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub handoffs_received: Vec<String>,
     /// Working directory and model as the transcript records them (fallbacks for the record).
     #[serde(skip)]
     pub transcript_cwd: Option<String>,
@@ -163,6 +167,7 @@ pub struct Extractor {
     errors: Recent<ErrorSeen>,
     identifiers: Recent<String>,
     subagent_results: Recent<String>,
+    handoffs_received: Vec<String>,
     pending: HashMap<String, PendingCall>,
     pending_order: VecDeque<String>,
     unanswered_user_question: Option<String>,
@@ -193,6 +198,7 @@ impl Extractor {
             errors: Recent::new(Caps::ERRORS),
             identifiers: Recent::new(Caps::IDENTIFIERS),
             subagent_results: Recent::new(Caps::SUBAGENT_RESULTS),
+            handoffs_received: Vec::new(),
             pending: HashMap::new(),
             pending_order: VecDeque::new(),
             unanswered_user_question: None,
@@ -248,6 +254,12 @@ impl Extractor {
     }
 
     fn user_text(&mut self, text: &str) {
+        if let Some(memory_id) = received_marker(text) {
+            if !self.handoffs_received.contains(&memory_id) {
+                self.handoffs_received.push(memory_id);
+            }
+            return;
+        }
         let redacted = redact(text);
         let request = clip(redacted.trim(), Caps::REQUEST_CHARS);
         if request.is_empty() {
@@ -415,10 +427,21 @@ impl Extractor {
             errors: self.errors.into_vec(),
             identifiers: self.identifiers.into_vec(),
             subagent_results: self.subagent_results.into_vec(),
+            handoffs_received: self.handoffs_received,
             transcript_cwd: self.cwd,
             transcript_model: self.model,
         }
     }
+}
+
+/// The memory id of a handoff ASM gave, when `text` is one (or a prompt that carries one):
+/// its marker, or the heading handoffs had before the marker existed ("" then).
+fn received_marker(text: &str) -> Option<String> {
+    if let Some(id) = crate::transcript::handoff_marker_in(text) {
+        return Some(id);
+    }
+    let first = text.trim_start().lines().next().unwrap_or_default();
+    (first.starts_with("# Handoff from ") && first.contains(" session ")).then(String::new)
 }
 
 /// The command string of a shell tool's input (`command`, `cmd`, or an argv array).
@@ -685,5 +708,18 @@ mod tests {
     fn clip_cuts_on_char_boundaries() {
         assert_eq!(clip("héllo wörld", 5), "héllo…");
         assert_eq!(clip("short", 10), "short");
+    }
+
+    #[test]
+    fn a_handoff_asm_gave_is_never_the_goal_or_a_request() {
+        let handoff = "# Handoff from OpenClaw session s1 (asm-handoff s1.g1)\n\n## Goal (first request)\nfix the invoice export\n\n## Decisions\n- We decided to split invoice.rs.";
+        let older = "# Handoff from OpenClaw session s0\n\n## Goal (first request)\nsomething older";
+        let s = run(vec![user(handoff), user(older), user("now add the CSV column"), user("and test it")]);
+        assert_eq!(s.goal.as_deref(), Some("now add the CSV column"));
+        assert_eq!(s.latest_request.as_deref(), Some("and test it"));
+        assert!(s.decisions.is_empty(), "a decision quoted in a handoff is not this session's: {:?}", s.decisions);
+        assert_eq!(s.handoffs_received, ["s1.g1", ""]);
+        let continuation = "(asm-handoff c.g2) Continue the work of Claude Code session c: what it knew is in your system prompt.";
+        assert_eq!(run(vec![user(continuation), user("go")]).goal.as_deref(), Some("go"));
     }
 }

@@ -41,8 +41,32 @@ pub fn render(record: &MemoryRecord, max_bytes: usize) -> String {
     clip_bytes(&out, max_bytes)
 }
 
+/// The key information a session had just before its platform compacted it, for the
+/// compacted session: files, decisions, open items, errors and identifiers, newest first in
+/// turns, under `max_bytes`.
+pub fn key_information(record: &MemoryRecord, max_bytes: usize) -> String {
+    const KEPT: [&str; 6] = ["Open items", "Decisions", "Errors", "Files changed", "Files read", "Identifiers to keep exactly"];
+    let mut lists: Vec<ListSection> = list_sections(record).into_iter().filter(|l| KEPT.contains(&l.title)).collect();
+    let mut out = format!(
+        "auto-session-manager: what this session knew just before it was compacted {}, kept exactly:\n",
+        crate::transcript::handoff_marker(&record.memory_id())
+    );
+    fill_in_turns(&mut lists, max_bytes.saturating_sub(out.len()));
+    if lists.iter().all(|l| l.taken == 0) {
+        return String::new();
+    }
+    for list in lists.iter().filter(|l| l.taken > 0) {
+        let _ = write!(out, "\n## {}\n", list.title);
+        for item in list.items[..list.taken].iter().rev() {
+            let _ = writeln!(out, "- {item}");
+        }
+    }
+    clip_bytes(&out, max_bytes)
+}
+
 fn header(record: &MemoryRecord, max: usize) -> String {
-    let mut h = format!("# Handoff from {} session {}\n\n", record.platform.display_name(), record.session_id);
+    let marker = crate::transcript::handoff_marker(&record.memory_id());
+    let mut h = format!("# Handoff from {} session {} {marker}\n\n", record.platform.display_name(), record.session_id);
     let mut facts = Vec::new();
     if let Some(key) = &record.key {
         facts.push(format!("key `{key}`"));
@@ -57,8 +81,8 @@ fn header(record: &MemoryRecord, max: usize) -> String {
         facts.push(format!("context {p}% ({t}/{w} tokens)"));
     }
     facts.push(format!("extracted {}", record.extracted_at.format("%Y-%m-%d %H:%M UTC")));
-    if let Some(prev) = &record.previous_session_id {
-        facts.push(format!("continues session {prev} ({} earlier in this line)", record.chain.len()));
+    if let Some(prev) = record.previous_memory_id.as_ref().or(record.previous_session_id.as_ref()) {
+        facts.push(format!("continues {prev} ({} earlier in this line)", record.chain.len()));
     }
     let _ = writeln!(h, "{}", facts.join(" · "));
     clip_bytes(&h, max)
@@ -161,7 +185,10 @@ mod tests {
             context: ContextSnapshot::default(),
             extracted_at: now,
             first_extracted_at: now,
+            origin: crate::memory::Origin::Manual,
+            generation: 1,
             previous_session_id: None,
+            previous_memory_id: None,
             chain: vec![],
             summary: SummaryInfo { mode: "extract".into(), source: "extract".into(), fallback_reason: None },
             sections,
@@ -169,6 +196,9 @@ mod tests {
             read_stats: ReadStats::default(),
             injected_into: None,
             injected_at: None,
+            handed_via: None,
+            compact_context_at: None,
+            context_engine: None,
         }
     }
 

@@ -6,11 +6,11 @@
 //! capped, recent-first sections; [`handoff`] renders the Markdown a new session is given;
 //! [`store`] writes the record atomically and links it to the session it continues.
 //! [`summary`] optionally asks the platform to summarize itself first; [`inject`] serves
-//! the Claude Code SessionStart hook.
+//! the platforms' hooks (`hook`).
 
 pub mod extract;
 pub mod handoff;
-pub mod inject;
+pub mod hook;
 pub mod store;
 pub mod summary;
 #[cfg(test)]
@@ -26,6 +26,7 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub use extract::Sections;
+pub use hook::handle as handle_hook;
 pub use store::MemoryStore;
 
 /// Version of the memory file layout; bumped when a field changes meaning.
@@ -69,6 +70,21 @@ pub struct SummaryInfo {
     pub fallback_reason: Option<String>,
 }
 
+/// Why a memory was taken, which decides whether its handoff is waiting for a new session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// `memory_manager --action extract` by hand: the handoff waits for the next session.
+    #[default]
+    Manual,
+    /// A switch (threshold crossing or `session_manager --switch`): the handoff waits for (or
+    /// was given to) the fresh session.
+    Switch,
+    /// Just before the platform compacted the session (Claude Code PreCompact, OpenCode's
+    /// compaction): kept for the compacted session itself, not handed to a new one.
+    PreCompact,
+}
+
 /// One stored memory: everything `<session_id>.json` holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MemoryRecord {
@@ -83,9 +99,20 @@ pub struct MemoryRecord {
     pub extracted_at: DateTime<Utc>,
     /// When this session's memory was first written (kept across re-extractions).
     pub first_extracted_at: DateTime<Utc>,
-    /// The memory of the session this one continues (same key or working directory).
+    #[serde(default)]
+    pub origin: Origin,
+    /// How many switches of this session id came before, plus one. OpenClaw 2026.9 keeps a
+    /// topic's session id across a reset: each switch keeps its own memory, the earlier ones
+    /// as `<session_id>.g<N>.json`.
+    #[serde(default = "first_generation")]
+    pub generation: u32,
+    /// The session this one continues (same key or working directory; the same id after an
+    /// OpenClaw 2026.9 reset).
     pub previous_session_id: Option<String>,
-    /// Every earlier session of the line, oldest first (ends with `previous_session_id`).
+    /// The memory this one continues (`<session_id>.g<N>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_memory_id: Option<String>,
+    /// Every earlier memory of the line, oldest first (ends with `previous_memory_id`).
     pub chain: Vec<String>,
     pub summary: SummaryInfo,
     #[serde(flatten)]
@@ -93,22 +120,57 @@ pub struct MemoryRecord {
     /// The Markdown a new session is given (under ASM_HANDOFF_MAX_BYTES).
     pub handoff: String,
     pub read_stats: ReadStats,
-    /// The session the handoff was injected into by the SessionStart hook, once it was.
+    /// The session the handoff was given to, once it was (`handed_via` says how).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub injected_into: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub injected_at: Option<DateTime<Utc>>,
+    /// `hook` (Claude Code SessionStart), `plugin` (OpenCode), `seed` (OpenClaw), `continuation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handed_via: Option<String>,
+    /// When the key information of this memory was given back to the session after its
+    /// compaction (once per extraction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compact_context_at: Option<DateTime<Utc>>,
+    /// A context engine of the platform that keeps the session's history on its own across a
+    /// reset, which can make this handoff repeat what the fresh session already holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context_engine: Option<String>,
+}
+
+fn first_generation() -> u32 {
+    1
+}
+
+impl MemoryRecord {
+    /// This memory's id for good: `<session_id>.g<generation>` (the chain and the handoff
+    /// marker use it; the current file is `<session_id>.json`, earlier ones keep the id as name).
+    pub fn memory_id(&self) -> String {
+        format!("{}.g{}", self.session_id, self.generation)
+    }
+
+    /// The handoff waits for a new session: taken for a switch or by hand, not given yet.
+    pub fn handoff_pending(&self) -> bool {
+        self.origin != Origin::PreCompact && self.injected_into.is_none() && !self.handoff.trim().is_empty()
+    }
 }
 
 /// Reads the session's transcript, extracts its key information, renders the handoff and
 /// stores the record (linked to the session it continues). Returns what was stored.
 pub fn extract(rt: &Runtime, info: &SessionInfo) -> Result<MemoryRecord, MemoryError> {
+    extract_as(rt, info, Origin::Manual)
+}
+
+/// [`extract`] for a purpose: a PreCompact extraction never asks the platform for a summary
+/// (the platform is compacting right now).
+pub fn extract_as(rt: &Runtime, info: &SessionInfo, origin: Origin) -> Result<MemoryRecord, MemoryError> {
     store::validate_session_id(&info.session_id)?;
     if info.transcript.is_none() {
         return Err(MemoryError::NoTranscript(info.session_id.clone()));
     }
-    let outcome = summary::request(rt, info);
-    let record = build_record(rt, info, outcome)?;
+    let outcome = if origin == Origin::PreCompact { summary::Outcome::NotAsked } else { summary::request(rt, info) };
+    let mut record = build_record(rt, info, outcome)?;
+    record.origin = origin;
     let stored = MemoryStore::new(rt).save(record)?;
     let stats = &stored.read_stats;
     log::info!(
@@ -123,6 +185,16 @@ pub fn extract(rt: &Runtime, info: &SessionInfo) -> Result<MemoryRecord, MemoryE
         stored.handoff.len()
     );
     Ok(stored)
+}
+
+/// OpenClaw's `plugins.slots.contextEngine`, when it names an engine other than the built-in
+/// one: such an engine (lossless-claw, say) keeps a topic's history across `sessions.reset`.
+fn context_engine_note(rt: &Runtime) -> Option<String> {
+    let config = crate::platform::openclaw::config::read(&rt.paths).ok().flatten()?;
+    let engine = crate::platform::openclaw::config::context_engine(&config)?;
+    Some(format!(
+        "plugins.slots.contextEngine is \"{engine}\": it keeps the session's history across a reset, so the fresh session may already hold what this handoff repeats"
+    ))
 }
 
 /// Extracts without storing: the record as it would be written (chain not linked yet).
@@ -142,7 +214,10 @@ pub fn build_record(rt: &Runtime, info: &SessionInfo, outcome: summary::Outcome)
         context: ContextSnapshot { tokens: info.context_tokens, window: info.context_window, percent: info.context_percent },
         extracted_at: now,
         first_extracted_at: now,
+        origin: Origin::Manual,
+        generation: 1,
         previous_session_id: None,
+        previous_memory_id: None,
         chain: Vec::new(),
         summary,
         sections,
@@ -150,6 +225,9 @@ pub fn build_record(rt: &Runtime, info: &SessionInfo, outcome: summary::Outcome)
         read_stats: stats,
         injected_into: None,
         injected_at: None,
+        handed_via: None,
+        compact_context_at: None,
+        context_engine: (info.platform == Platform::Openclaw).then(|| context_engine_note(rt)).flatten(),
     };
     record.handoff = handoff::render(&record, rt.config.handoff_max_bytes);
     Ok(record)

@@ -4,7 +4,7 @@
 //! of the same session serialize, and linking a new session to the one it continues (same
 //! OpenClaw key, or same working directory) sees a consistent store.
 
-use super::{handoff, MemoryError, MemoryRecord};
+use super::{handoff, MemoryError, MemoryRecord, Origin};
 use crate::fsutil::{ensure_dir, write_atomic, FileLock, FsError};
 use crate::session::Platform;
 use crate::Runtime;
@@ -70,14 +70,20 @@ impl MemoryStore {
         &self.dir
     }
 
+    pub fn handoff_max_bytes(&self) -> usize {
+        self.handoff_max_bytes
+    }
+
     pub fn path_of(&self, session_id: &str) -> Result<PathBuf, MemoryError> {
         validate_session_id(session_id)?;
         Ok(self.dir.join(format!("{session_id}.json")))
     }
 
-    /// Writes `record`, keeping what an earlier extraction of the same session established
-    /// (chain, first extraction time, injection) or, on the first extraction, linking it to
-    /// the newest memory of the same key or working directory. Returns what was written.
+    /// Writes `record`. A re-extraction of the same session keeps what the earlier one
+    /// established (chain, first extraction time, where the handoff went); a switch of a
+    /// session whose earlier handoff was already given (an OpenClaw topic reset under the same
+    /// session id) keeps the earlier memory as `<id>.g<N>.json` and continues its chain; a
+    /// first extraction links to the memory it continues. Returns what was written.
     pub fn save(&self, mut record: MemoryRecord) -> Result<MemoryRecord, MemoryError> {
         let path = self.path_of(&record.session_id)?;
         ensure_dir(&self.dir, 0o700)?;
@@ -91,12 +97,28 @@ impl MemoryStore {
             other => other?,
         };
         match existing {
+            Some(old) if record.origin == Origin::Switch && old.injected_into.is_some() => {
+                let archived = self.dir.join(format!("{}.json", old.memory_id()));
+                std::fs::rename(&path, &archived).map_err(|e| FsError::io("keep the earlier memory as", &archived, e))?;
+                crate::fsutil::sync_dir(&self.dir)?;
+                record.generation = old.generation + 1;
+                record.previous_session_id = Some(old.session_id.clone());
+                record.previous_memory_id = Some(old.memory_id());
+                record.chain = extended(&old.chain, old.memory_id(), &record.memory_id());
+            }
             Some(old) => {
+                record.generation = old.generation;
                 record.previous_session_id = old.previous_session_id;
+                record.previous_memory_id = old.previous_memory_id;
                 record.chain = old.chain;
                 record.first_extracted_at = old.first_extracted_at;
                 record.injected_into = old.injected_into;
                 record.injected_at = old.injected_at;
+                record.handed_via = old.handed_via;
+                // A compaction does not cancel a handoff that still waits for its new session.
+                if record.origin == Origin::PreCompact && old.origin != Origin::PreCompact {
+                    record.origin = old.origin;
+                }
             }
             None => self.link_to_predecessor(&mut record)?,
         }
@@ -104,14 +126,68 @@ impl MemoryStore {
         self.write(&path, &record)
     }
 
-    /// Marks the handoff of `session_id` as given to `into` (the SessionStart hook).
-    pub fn mark_injected(&self, session_id: &str, into: &str, now: DateTime<Utc>) -> Result<MemoryRecord, MemoryError> {
+    /// Marks the handoff of `session_id`'s memory as given to `into`, by `via`.
+    pub fn mark_handed(&self, session_id: &str, into: &str, via: &str, now: DateTime<Utc>) -> Result<MemoryRecord, MemoryError> {
         let path = self.path_of(session_id)?;
         let _lock = FileLock::exclusive(&self.dir.join(LOCK_FILE))?;
         let mut record = self.read_existing(&path)?.ok_or_else(|| MemoryError::NotFound(session_id.to_string()))?;
         record.injected_into = Some(into.to_string());
         record.injected_at = Some(now);
+        record.handed_via = Some(via.to_string());
         self.write(&path, &record)
+    }
+
+    /// Marks the handoff of `session_id` as given to `into` by the SessionStart hook.
+    pub fn mark_injected(&self, session_id: &str, into: &str, now: DateTime<Utc>) -> Result<MemoryRecord, MemoryError> {
+        self.mark_handed(session_id, into, "hook", now)
+    }
+
+    /// Notes that the key information was given back to the session after its compaction.
+    pub fn mark_compact_context_given(&self, session_id: &str, now: DateTime<Utc>) -> Result<(), MemoryError> {
+        let path = self.path_of(session_id)?;
+        let _lock = FileLock::exclusive(&self.dir.join(LOCK_FILE))?;
+        if let Some(mut record) = self.read_existing(&path)? {
+            record.compact_context_at = Some(now);
+            self.write(&path, &record)?;
+        }
+        Ok(())
+    }
+
+    /// Takes a handoff back (a continuation that failed leaves it for the next session).
+    pub fn unmark_handed(&self, session_id: &str) -> Result<(), MemoryError> {
+        let path = self.path_of(session_id)?;
+        let _lock = FileLock::exclusive(&self.dir.join(LOCK_FILE))?;
+        if let Some(mut record) = self.read_existing(&path)? {
+            record.injected_into = None;
+            record.injected_at = None;
+            record.handed_via = None;
+            self.write(&path, &record)?;
+        }
+        Ok(())
+    }
+
+    /// A memory by its id: `<session_id>.g<N>` (an earlier switch's file, or the current file
+    /// when it is that generation) or a plain session id (its current memory).
+    pub fn load_memory(&self, memory_id: &str) -> Result<MemoryRecord, MemoryError> {
+        let path = self.path_of(memory_id)?;
+        if let Some(record) = self.read_existing(&path)? {
+            return Ok(record);
+        }
+        if let Some((session_id, generation)) = split_memory_id(memory_id) {
+            let current = self.load(session_id)?;
+            if current.generation == generation {
+                return Ok(current);
+            }
+        }
+        Err(MemoryError::NotFound(memory_id.to_string()))
+    }
+
+    /// The line a memory belongs to, oldest first, ending with `last`.
+    pub fn lineage(&self, last: MemoryRecord) -> Vec<Result<MemoryRecord, (String, MemoryError)>> {
+        let mut line: Vec<Result<MemoryRecord, (String, MemoryError)>> =
+            last.chain.iter().map(|id| self.load_memory(id).map_err(|e| (id.clone(), e))).collect();
+        line.push(Ok(last));
+        line
     }
 
     fn write(&self, path: &Path, record: &MemoryRecord) -> Result<MemoryRecord, MemoryError> {
@@ -186,8 +262,13 @@ impl MemoryStore {
         Ok(records)
     }
 
+    /// Links a first extraction to the memory it continues: the one whose handoff was given
+    /// to this very session, else the newest of the same line (same OpenClaw key, else same
+    /// working directory, same platform).
     fn link_to_predecessor(&self, record: &mut MemoryRecord) -> Result<(), MemoryError> {
-        let same_line = |other: &MemoryRecord| -> bool {
+        let records = self.records()?;
+        let handed_here = records.iter().find(|other| other.injected_into.as_deref() == Some(record.session_id.as_str()));
+        let same_line = |other: &&MemoryRecord| -> bool {
             other.session_id != record.session_id
                 && other.platform == record.platform
                 && match (&record.key, &record.cwd) {
@@ -196,14 +277,10 @@ impl MemoryStore {
                     (None, None) => false,
                 }
         };
-        if let Some(prev) = self.records()?.into_iter().find(same_line) {
-            let mut chain = prev.chain.clone();
-            chain.retain(|id| *id != record.session_id);
-            chain.push(prev.session_id.clone());
-            let excess = chain.len().saturating_sub(CHAIN_MAX);
-            chain.drain(..excess);
-            record.previous_session_id = Some(prev.session_id);
-            record.chain = chain;
+        if let Some(prev) = handed_here.or_else(|| records.iter().find(same_line)) {
+            record.previous_session_id = Some(prev.session_id.clone());
+            record.previous_memory_id = Some(prev.memory_id());
+            record.chain = extended(&prev.chain, prev.memory_id(), &record.memory_id());
         }
         Ok(())
     }
@@ -258,6 +335,40 @@ impl MemoryStore {
         Ok(self.records()?.into_iter().find(|r| r.key.is_none() && r.cwd.as_deref().map(|c| c.trim_end_matches('/')) == Some(want)))
     }
 
+    /// The handoff waiting for a new `platform` session started in `cwd`: a pending memory of
+    /// that directory or of its nearest ancestor that has one, up to `top` (the git top level),
+    /// not older than `max_age`, not the session's own.
+    pub fn pending_for(
+        &self,
+        platform: Platform,
+        cwd: &Path,
+        top: Option<&Path>,
+        session_id: &str,
+        max_age: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Option<MemoryRecord>, MemoryError> {
+        let records = self.records()?;
+        for dir in cwd.ancestors() {
+            let here = dir.to_string_lossy();
+            let here = here.trim_end_matches('/');
+            let found = records.iter().find(|r| {
+                r.platform == platform
+                    && r.key.is_none()
+                    && r.cwd.as_deref().map(|c| c.trim_end_matches('/')) == Some(here)
+                    && r.session_id != session_id
+                    && r.handoff_pending()
+                    && now - r.extracted_at <= max_age
+            });
+            if let Some(r) = found {
+                return Ok(Some(r.clone()));
+            }
+            if top.is_none_or(|t| dir == t) {
+                break;
+            }
+        }
+        Ok(None)
+    }
+
     /// Removes memories extracted more than `days` days before `now`. Unreadable files are
     /// kept (they are evidence, not garbage).
     pub fn prune(&self, days: u64, now: DateTime<Utc>) -> Result<PruneReport, MemoryError> {
@@ -276,6 +387,21 @@ impl MemoryStore {
         report.removed.sort();
         Ok(report)
     }
+}
+
+/// `chain` + `previous`, without `own`, at most [`CHAIN_MAX`] long (the newest kept).
+fn extended(chain: &[String], previous: String, own: &str) -> Vec<String> {
+    let mut chain: Vec<String> = chain.iter().filter(|id| id.as_str() != own).cloned().collect();
+    chain.push(previous);
+    let excess = chain.len().saturating_sub(CHAIN_MAX);
+    chain.drain(..excess);
+    chain
+}
+
+/// `<session_id>.g<N>` into its parts.
+fn split_memory_id(memory_id: &str) -> Option<(&str, u32)> {
+    let (session_id, generation) = memory_id.rsplit_once(".g")?;
+    Some((session_id, generation.parse().ok()?))
 }
 
 /// Keeps an unreadable memory file next to the store as `<name>.corrupt-<time>` (not listed).
@@ -313,7 +439,10 @@ pub(crate) mod tests {
             context: ContextSnapshot::default(),
             extracted_at: at,
             first_extracted_at: at,
+            origin: crate::memory::Origin::Manual,
+            generation: 1,
             previous_session_id: None,
+            previous_memory_id: None,
             chain: vec![],
             summary: SummaryInfo { mode: "extract".into(), source: "extract".into(), fallback_reason: None },
             sections: Sections { goal: Some(format!("goal of {id}")), ..Sections::default() },
@@ -321,6 +450,9 @@ pub(crate) mod tests {
             read_stats: ReadStats::default(),
             injected_into: None,
             injected_at: None,
+            handed_via: None,
+            compact_context_at: None,
+            context_engine: None,
         }
     }
 
@@ -351,8 +483,8 @@ pub(crate) mod tests {
         let b = store.save(record("b", key, None, t0 + chrono::Duration::hours(1))).unwrap();
         assert_eq!(b.previous_session_id.as_deref(), Some("a"));
         let c = store.save(record("c", key, None, t0 + chrono::Duration::hours(2))).unwrap();
-        assert_eq!(c.chain, ["a", "b"]);
-        assert!(c.handoff.contains("continues session b"));
+        assert_eq!(c.chain, ["a.g1", "b.g1"], "the chain names memories");
+        assert!(c.handoff.contains("continues b.g1"), "{}", c.handoff);
         // Extracting b again keeps its link even though c is now the newest of the key.
         let b2 = store.save(record("b", key, None, Utc::now())).unwrap();
         assert_eq!(b2.previous_session_id.as_deref(), Some("a"));
@@ -463,5 +595,33 @@ pub(crate) mod tests {
         assert_eq!(std::fs::read(store.path_of("s").unwrap()).unwrap(), before, "old file intact");
         let leftovers = std::fs::read_dir(&store_dir).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(".tmp.")).count();
         assert_eq!(leftovers, 0);
+    }
+
+    #[test]
+    fn a_session_switched_twice_under_the_same_id_keeps_both_memories_in_one_chain() {
+        let dir = asm_testkit::TempDir::new("mem-generations");
+        let store = MemoryStore::at(dir.join(".session_memory"), 6000);
+        let key = Some("agent:main:telegram:group:-100123:topic:466");
+        let mut first = record("s", key, None, Utc::now());
+        first.origin = Origin::Switch;
+        first.sections.goal = Some("first topic goal".into());
+        store.save(first).unwrap();
+        // Before the handoff is given, a new extraction is the same switch: overwritten in place.
+        let mut again = record("s", key, None, Utc::now());
+        again.origin = Origin::Switch;
+        again.sections.goal = Some("first topic goal".into());
+        assert_eq!(store.save(again).unwrap().generation, 1);
+        store.mark_handed("s", "s", "seed", Utc::now()).unwrap();
+        let mut second = record("s", key, None, Utc::now());
+        second.origin = Origin::Switch;
+        second.sections.goal = Some("second topic goal".into());
+        let second = store.save(second).unwrap();
+        assert_eq!((second.generation, second.previous_memory_id.as_deref(), second.chain.clone()), (2, Some("s.g1"), vec!["s.g1".to_string()]));
+        assert!(second.handoff.contains("(asm-handoff s.g2)") && !second.handoff.contains("first topic goal"), "{}", second.handoff);
+        let kept = store.load_memory("s.g1").unwrap();
+        assert_eq!((kept.generation, kept.sections.goal.as_deref(), kept.injected_into.as_deref()), (1, Some("first topic goal"), Some("s")));
+        assert_eq!(store.load_memory("s.g2").unwrap().generation, 2, "the current file answers to its id too");
+        let line: Vec<String> = store.lineage(store.load("s").unwrap()).into_iter().map(|r| r.unwrap().memory_id()).collect();
+        assert_eq!(line, ["s.g1", "s.g2"]);
     }
 }

@@ -106,19 +106,40 @@ mod tests {
     }
 
     #[test]
-    fn opencode_summarize_is_posted_with_the_sessions_model_and_basic_auth() {
+    fn opencode_summarizes_a_fork_with_the_sessions_model_and_deletes_it() {
         let home = TempDir::new("sum-oc");
         let db = crate::platform::opencode::events::tests::fixture_db(home.path());
-        let server = MockServer::start(|_| Response::json(200, &json!(true)));
+        let server = MockServer::start(|req| match (req.method.as_str(), req.path.split('?').next().unwrap_or_default()) {
+            ("POST", p) if p.ends_with("/fork") => Response::json(200, &json!({"id": "ses_fork1", "title": "x (fork #1)"})),
+            ("POST", "/session/ses_fork1/summarize") => Response::json(200, &json!(true)),
+            ("GET", "/session/ses_fork1/message") => Response::json(
+                200,
+                &json!([{"info": {"role": "user"}, "parts": [{"type": "compaction"}]},
+                        {"info": {"role": "assistant", "summary": true, "mode": "compaction"}, "parts": [{"type": "text", "text": "## Objective\n- ship it"}]}]),
+            ),
+            ("DELETE", "/session/ses_fork1") => Response::json(200, &json!(true)),
+            _ => Response::json(404, &json!({"name": "NotFound"})),
+        });
         let rt = runtime(home.path(), &[("ASM_OPENCODE_URL", server.url()), ("OPENCODE_SERVER_PASSWORD", "pw-for-test".into())]);
         let id = crate::platform::opencode::events::tests::SESSION_A;
         let info = SessionInfo { transcript: Some(TranscriptRef::new(StoreKind::Sqlite, db, id)), ..session(Platform::Opencode, id, None) };
         let outcome = request(&rt, &info);
-        assert_eq!(outcome, Outcome::Done { source: "OpenCode summarize".into(), text: None });
-        let req = &server.requests()[0];
-        assert_eq!(req.path, format!("/session/{id}/summarize?directory=/tmp/ocfx/demo"));
-        assert_eq!(req.body_json().unwrap(), json!({"providerID": "mock", "modelID": "mock-model"}));
-        assert_eq!(req.header("authorization"), Some(crate::http::basic_auth("opencode", "pw-for-test").as_str()));
+        assert_eq!(outcome, Outcome::Done { source: "OpenCode summarize (of a fork)".into(), text: Some("## Objective\n- ship it".into()) });
+        let calls: Vec<String> = server.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+        assert_eq!(
+            calls,
+            [
+                format!("POST /session/{id}/fork?directory=/tmp/ocfx/demo"),
+                "POST /session/ses_fork1/summarize?directory=/tmp/ocfx/demo".to_string(),
+                "GET /session/ses_fork1/message?directory=/tmp/ocfx/demo".to_string(),
+                "DELETE /session/ses_fork1?directory=/tmp/ocfx/demo".to_string(),
+            ],
+            "the person's session is only forked, never summarized itself"
+        );
+        let summarize = &server.requests()[1];
+        assert_eq!(summarize.body_json().unwrap(), json!({"providerID": "mock", "modelID": "mock-model"}));
+        assert_eq!(summarize.header("authorization"), Some(crate::http::basic_auth("opencode", "pw-for-test").as_str()));
+        assert!(!rt.paths.summary_fork_marker("ses_fork1").exists(), "the fork's marker is gone with the fork");
     }
 
     #[test]

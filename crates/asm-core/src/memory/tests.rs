@@ -61,7 +61,7 @@ fn claude_code_fixtures() {
     let r = extract(&rt, &info(Platform::ClaudeCode, "d18e4db7-efec-48bd-a24a-effb03c25a12", cc("d18e4db7-efec-48bd-a24a-effb03c25a12"))).unwrap();
     assert_eq!(r.sections.goal.as_deref(), Some("hello with hooks"));
     assert!(r.sections.platform_summary.is_some());
-    assert_eq!(r.chain, ["ffa9427d-db56-443c-b8a2-7aaf5ba49ae3", "ffef2de7-0e93-4bea-b4f5-c6c6c07e8fa6"]);
+    assert_eq!(r.chain, ["ffa9427d-db56-443c-b8a2-7aaf5ba49ae3.g1", "ffef2de7-0e93-4bea-b4f5-c6c6c07e8fa6.g1"]);
 }
 
 #[test]

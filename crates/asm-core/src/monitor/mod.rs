@@ -140,7 +140,10 @@ impl<'a> Monitor<'a> {
         let report = StepReport { step: step.name.to_string(), ..run.report };
         if step.name == SESSIONS_STEP {
             match run.doc.map(serde_json::from_value::<crate::session::SessionList>) {
-                Some(Ok(list)) => crate::switching::run::act(self.rt, self.clock, self.tools, &list.sessions)?,
+                Some(Ok(list)) => {
+                    let round = crate::switching::run::act(self.rt, self.tools, &list.sessions)?;
+                    log::debug!("switching round: {round:?}");
+                }
                 Some(Err(e)) => log::warn!("session list from {} not understood: {e}", step.tool.name()),
                 None => {}
             }

@@ -7,23 +7,29 @@
 //! | `model.rs` | the one line/row model of its store and its lenient parser |
 //! | `discover.rs`, `measure.rs` | which sessions exist and how full each context is |
 //! | `events.rs` | the transcript as [`TranscriptEvent`]s for extraction |
-//! | `summary.rs` | asking the platform itself for a summary (ASM_SUMMARY_MODE=platform) |
-//! | `switch.rs` | how a fresh session takes over from a full one |
+//! | `summary.rs` | asking the platform for a summary of a copy (ASM_SUMMARY_MODE=platform) |
+//! | `switch.rs` | how a fresh session takes over from a full one, step by step |
+//! | `hooks.rs` | ASM's hooks or plugin in the platform's configuration |
 //!
 //! [`Adapter`] is the only way the rest of asm-core reaches a platform: monitor, switching and
 //! memory ask [`adapter`] for the session's platform and never name one. Stores are read
 //! read-only; adapters act only through the platform's own CLI or API, and never notify.
 
 pub mod claude_code;
+pub mod hooks;
 pub mod openclaw;
 pub mod opencode;
 pub mod sqlite;
 
+pub use hooks::{HookChange, HookError, HookEvent, HookStatus, StartSource};
+
 use crate::session::{Platform, SessionInfo, SessionList, TranscriptRef};
 use crate::transcript::{ReadStats, Sink, TranscriptError};
 use crate::Runtime;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// What one platform can do for ASM.
@@ -34,27 +40,93 @@ pub trait Adapter: Sync {
     /// counts. Stores that cannot be read go into `errors`; the others are still listed.
     fn discover(&self, rt: &Runtime) -> SessionList;
 
+    /// One session by its id (a platform may find it without listing every session).
+    fn find(&self, rt: &Runtime, session_id: &str) -> Option<SessionInfo> {
+        self.discover(rt).sessions.into_iter().find(|s| s.session_id == session_id)
+    }
+
     /// Streams the session's transcript into `sink`, one event at a time.
     fn read_events(&self, transcript: &TranscriptRef, sink: &mut Sink<'_>) -> Result<ReadStats, TranscriptError>;
 
-    /// Asks the platform to summarize the session itself (it writes the summary where
-    /// [`Adapter::read_events`] then finds it, or hands it back). Never called while model
-    /// work is paused: that is the caller's check.
+    /// Asks the platform to summarize a copy of the session (the user's own session is never
+    /// changed): the summary comes back, or is written where [`Adapter::read_events`] finds
+    /// it. Never called while model work is paused: that is the caller's check.
     fn summarize(&self, rt: &Runtime, session: &SessionInfo) -> SummaryOutcome;
 
-    /// Whether ASM itself starts the fresh session (otherwise the next session the person
-    /// starts receives the handoff).
-    fn switches_itself(&self, session: &SessionInfo) -> bool;
+    /// How a fresh session takes over from `ctx.session`, step by step (none: the handoff
+    /// simply waits in the memory store).
+    fn switch_steps(&self, ctx: &SwitchContext) -> Vec<SwitchStep>;
 
-    /// First step of a switch: make room for a fresh session. Returns what the second step
-    /// needs, kept in the state file so that a failed second step is retried on its own.
-    fn begin_switch(&self, rt: &Runtime, session: &SessionInfo) -> Result<Value, SwitchError>;
+    /// Runs one of the steps [`Adapter::switch_steps`] planned.
+    fn run_switch_step(&self, ctx: &SwitchContext, step: &SwitchStep) -> Result<StepOutcome, SwitchError>;
 
-    /// Second step: give the fresh session the handoff written in `handoff_file`.
-    fn finish_switch(&self, rt: &Runtime, pending: &Value, handoff_file: &Path) -> Result<(), SwitchError>;
+    /// After a crash during `step` (started at `started_at`, never recorded as done): what
+    /// it did, when the platform shows it was done, so it is not done twice.
+    fn step_completed(&self, ctx: &SwitchContext, step: &SwitchStep, started_at: DateTime<Utc>) -> Option<StepOutcome>;
 
-    /// A name for the session the feed notice can show once the switch is done.
-    fn switched_label(&self, pending: &Value) -> Option<(String, Option<String>)>;
+    /// The platform's hooks or plugin, when ASM installs any there.
+    fn hooks(&self) -> Option<&'static dyn PlatformHooks>;
+}
+
+/// ASM's hooks (or plugin) in one platform's configuration, and the calls they make.
+pub trait PlatformHooks: Sync {
+    /// Whether the platform is on this machine (its CLI on PATH, or its files exist).
+    fn present(&self, rt: &Runtime) -> bool;
+    /// Where they go and whether they are there. `command` is ASM's hook command.
+    fn status(&self, rt: &Runtime, command: &[String]) -> Vec<(PathBuf, Result<HookStatus, HookError>)>;
+    fn install(&self, rt: &Runtime, command: &[String], dry_run: bool) -> Vec<Result<HookChange, HookError>>;
+    fn remove(&self, rt: &Runtime, dry_run: bool) -> Vec<Result<HookChange, HookError>>;
+    /// The platform's call, read from the hook's stdin.
+    fn parse_event(&self, stdin: &str) -> Result<HookEvent, HookError>;
+    /// What to print so the platform gives `context` to the session.
+    fn render_context(&self, event: &HookEvent, context: &str) -> String;
+}
+
+/// One step of a platform's switch, planned before anything runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SwitchStep {
+    /// Stable name, recorded in the state file (`reset`, `seed`, `next-session`, ...).
+    pub name: &'static str,
+    /// What it does, for people.
+    pub what: String,
+    /// What a dry run shows: each command or HTTP request the step makes.
+    pub commands: Vec<String>,
+    /// It makes a model call, so it waits while model work is paused.
+    pub needs_model: bool,
+}
+
+/// What a step left behind, kept in the state file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepOutcome {
+    /// One line for people.
+    pub note: String,
+    /// What later steps need (OpenClaw: where the seed's reply goes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+    /// The session that now holds the handoff, when the step put it there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handed_to: Option<String>,
+    /// How (`seed`, `continuation`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+}
+
+/// What a switch step knows.
+pub struct SwitchContext<'a> {
+    pub rt: &'a Runtime,
+    pub session: &'a SessionInfo,
+    /// The handoff, written 0600 beside its memory.
+    pub handoff_file: &'a Path,
+    /// The memory the handoff came from (its marker is in the handoff's first line).
+    pub memory_id: &'a str,
+    /// The outcomes of the steps done so far, in order.
+    pub earlier: &'a [(String, StepOutcome)],
+}
+
+impl SwitchContext<'_> {
+    pub fn earlier(&self, step: &str) -> Option<&StepOutcome> {
+        self.earlier.iter().find(|(name, _)| name == step).map(|(_, o)| o)
+    }
 }
 
 /// What asking a platform for its own summary came to.
@@ -75,10 +147,10 @@ pub enum SwitchError {
     NoCli(&'static str),
     #[error("{program} {step} failed: {detail}")]
     Cli { program: &'static str, step: &'static str, detail: String },
-    #[error("the pending switch record is not understood: {0}")]
-    Pending(String),
-    #[error("no handoff to give the fresh session: {0}")]
-    Handoff(String),
+    #[error("the switch record is not understood: {0}")]
+    Record(String),
+    #[error("{0}")]
+    Http(String),
 }
 
 static CLAUDE_CODE: claude_code::ClaudeCode = claude_code::ClaudeCode;
@@ -110,9 +182,60 @@ pub fn discover(rt: &Runtime, only: Option<Platform>) -> SessionList {
 
 /// The session with this id (or OpenClaw key), searching one platform or all.
 pub fn find_session(rt: &Runtime, id: &str, only: Option<Platform>) -> Option<SessionInfo> {
-    let list = discover(rt, only);
-    let matches = |s: &SessionInfo| s.session_id == id || s.key.as_deref() == Some(id);
-    list.sessions.into_iter().find(matches)
+    resolve(rt, id, only).ok()
+}
+
+/// Why a session could not be picked from a query.
+#[derive(Debug, Error)]
+pub enum ResolveError {
+    #[error("no session with id, id prefix or OpenClaw key {query:?} on {where_}")]
+    NotFound { query: String, where_: String },
+    #[error("{query:?} names {} sessions; give more of the id: {}", .matches.len(), .matches.join(", "))]
+    Ambiguous { query: String, matches: Vec<String> },
+}
+
+/// The session a person means: its full id or OpenClaw key, or any prefix of its id that no
+/// other session shares.
+pub fn resolve(rt: &Runtime, query: &str, only: Option<Platform>) -> Result<SessionInfo, ResolveError> {
+    pick(discover(rt, only).sessions, query).map_err(|e| match e {
+        ResolveError::NotFound { query, .. } => ResolveError::NotFound { query, where_: only.map_or("any platform".into(), |p| p.display_name().to_string()) },
+        other => other,
+    })
+}
+
+/// [`resolve`] over a given list.
+pub fn pick(sessions: Vec<SessionInfo>, query: &str) -> Result<SessionInfo, ResolveError> {
+    let query = query.trim();
+    let not_found = || ResolveError::NotFound { query: query.to_string(), where_: String::new() };
+    if query.is_empty() {
+        return Err(not_found());
+    }
+    if let Some(exact) = sessions.iter().position(|s| s.session_id == query || s.key.as_deref() == Some(query)) {
+        let mut sessions = sessions;
+        return Ok(sessions.swap_remove(exact));
+    }
+    let mut matches: Vec<SessionInfo> = sessions.into_iter().filter(|s| s.session_id.starts_with(query)).collect();
+    match matches.len() {
+        0 => Err(not_found()),
+        1 => Ok(matches.remove(0)),
+        _ => Err(ResolveError::Ambiguous { query: query.to_string(), matches: matches.iter().map(|s| format!("{} ({})", s.session_id, s.platform)).collect() }),
+    }
+}
+
+/// ASM's hook command for `platform`: the `asm_memory_manager` beside the running tool.
+pub fn hook_command(bin_dir: &Path, platform: Platform) -> Vec<String> {
+    vec![bin_dir.join("asm_memory_manager").display().to_string(), "--action".into(), "hook".into(), "--platform".into(), platform.id().into()]
+}
+
+/// Whether `session`'s transcript holds a message carrying the handoff of `memory_id`.
+pub fn carries_handoff(session: &SessionInfo, memory_id: &str) -> bool {
+    let mut seen = false;
+    let _ = read_events(session, &mut |event| {
+        if let crate::transcript::TranscriptEvent::UserText { text, .. } = event {
+            seen |= crate::transcript::handoff_marker_in(&text).as_deref() == Some(memory_id);
+        }
+    });
+    seen
 }
 
 /// Streams the transcript of `session` through its platform's adapter.

@@ -46,6 +46,27 @@ pub fn discover(rt: &Runtime) -> SessionList {
     list
 }
 
+/// One session by id: its transcript is found directly (`projects/*/<id>.jsonl`), without
+/// measuring every other session.
+pub fn find(rt: &Runtime, session_id: &str) -> Option<SessionInfo> {
+    if session_id.is_empty() || session_id.contains(['/', '\\']) || session_id.starts_with('.') {
+        return None;
+    }
+    let dirs = paths::config_dirs(&rt.env);
+    let ctx = Context { env: &rt.env, estimate_tokens: rt.config.cc_estimate_tokens, registry: live::Registry::load(&dirs), now: SystemTime::now() };
+    for dir in &dirs {
+        let Ok(projects) = std::fs::read_dir(dir.join("projects")) else { continue };
+        for project in projects.flatten() {
+            let path = project.path().join(format!("{session_id}.jsonl"));
+            if path.is_file() {
+                let file = SessionFile { session_id: session_id.to_string(), path, subagents: Vec::new() };
+                return measure_session(&file, auto_compact_enabled(dir, &rt.env), &ctx).ok();
+            }
+        }
+    }
+    None
+}
+
 struct Context<'a> {
     env: &'a Env,
     estimate_tokens: u64,

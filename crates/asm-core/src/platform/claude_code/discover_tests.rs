@@ -332,7 +332,7 @@ fn an_oversized_line_is_passed_over_and_marks_the_number_doubtful() {
     let file = File::open(&path).unwrap();
     let mut lines = tail::ReverseLines::with_limit(&file, bytes.len() as u64, 1024 * 1024);
     assert!(matches!(lines.next_line().unwrap(), Some(tail::TailLine::Oversized { bytes: 3_145_728 })));
-    assert!(matches!(lines.next_line().unwrap(), Some(tail::TailLine::Line(l)) if l.ends_with(b"\"type\":\"last-prompt\"}")));
+    assert!(matches!(lines.next_line().unwrap(), Some(tail::TailLine::Line(l)) if memchr::memmem::find(l, b"\"type\":\"last-prompt\"").is_some()));
     let limits = measure::Limits { max_line: 1024 * 1024, ..Default::default() };
     let facts = measure::read_transcript_with_limits(&file, bytes.len() as u64, limits).unwrap();
     assert_eq!((facts.context_tokens, facts.skipped_lines, facts.doubtful), (Some(GOOD_TOKENS), 1, true));

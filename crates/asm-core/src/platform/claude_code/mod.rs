@@ -1,24 +1,26 @@
 //! The Claude Code adapter: sessions are JSONL transcripts under each config dir's
 //! `projects/<encoded-cwd>/`; the store format is in `README.md` next to this file.
 //!
-//! Claude Code sessions belong to a person's terminal: ASM does not start the next one, the
-//! handoff waits in the memory store for the next session in that project.
+//! Claude Code sessions belong to a person's terminal: the handoff waits for the next session
+//! started in the project, which ASM's SessionStart hook gives it to (`hooks.rs`), and
+//! ASM_CC_CONTINUE=1 starts a headless continuation right away (`switch.rs`).
 
 pub mod discover;
 pub mod events;
+pub mod hooks;
 pub mod live;
 pub mod measure;
 pub mod model;
 pub mod paths;
 pub mod summary;
+pub mod switch;
 pub mod tail;
 
-use crate::platform::{Adapter, SummaryOutcome, SwitchError};
+use crate::platform::{Adapter, PlatformHooks, StepOutcome, SummaryOutcome, SwitchContext, SwitchError, SwitchStep};
 use crate::session::{Platform, SessionInfo, SessionList, TranscriptRef};
 use crate::transcript::{ReadStats, Sink, TranscriptError};
 use crate::Runtime;
-use serde_json::Value;
-use std::path::Path;
+use chrono::{DateTime, Utc};
 
 pub struct ClaudeCode;
 
@@ -39,19 +41,23 @@ impl Adapter for ClaudeCode {
         summary::summarize(rt, session)
     }
 
-    fn switches_itself(&self, _session: &SessionInfo) -> bool {
-        false
+    fn find(&self, rt: &Runtime, session_id: &str) -> Option<SessionInfo> {
+        discover::find(rt, session_id)
     }
 
-    fn begin_switch(&self, _rt: &Runtime, session: &SessionInfo) -> Result<Value, SwitchError> {
-        Err(SwitchError::NotSwitchable(session.session_id.clone()))
+    fn switch_steps(&self, ctx: &SwitchContext) -> Vec<SwitchStep> {
+        switch::steps(ctx)
     }
 
-    fn finish_switch(&self, _rt: &Runtime, _pending: &Value, _handoff_file: &Path) -> Result<(), SwitchError> {
-        Err(SwitchError::Pending("Claude Code sessions are not switched by ASM".into()))
+    fn run_switch_step(&self, ctx: &SwitchContext, step: &SwitchStep) -> Result<StepOutcome, SwitchError> {
+        switch::run(ctx, step)
     }
 
-    fn switched_label(&self, _pending: &Value) -> Option<(String, Option<String>)> {
-        None
+    fn step_completed(&self, ctx: &SwitchContext, step: &SwitchStep, _started_at: DateTime<Utc>) -> Option<StepOutcome> {
+        switch::completed(ctx, step)
+    }
+
+    fn hooks(&self) -> Option<&'static dyn PlatformHooks> {
+        Some(&hooks::ClaudeCodeHooks)
     }
 }

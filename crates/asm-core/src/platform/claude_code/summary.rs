@@ -1,7 +1,8 @@
-//! Claude Code's own summary (ASM_SUMMARY_MODE=platform): `claude -p "/compact …" --resume ID`,
-//! run in the session's directory (Claude Code finds a session through the project of its
-//! working directory). Claude Code writes the summary into the transcript, where `events.rs`
-//! finds it.
+//! Claude Code's own summary (ASM_SUMMARY_MODE=platform), of a copy: `claude -p "/compact …"
+//! --resume ID --fork-session` compacts a fork and leaves the person's transcript as it was
+//! (verified byte-identical on 2.1.330 and 2.1.332). The summary is read back from the fork's
+//! transcript. Claude Code has no way to delete a session, so the fork stays in its history.
+//! ASM's own hooks are off for the run (it is ASM asking).
 
 use crate::platform::SummaryOutcome;
 use crate::proc::{self, Cmd};
@@ -19,8 +20,17 @@ pub fn summarize(rt: &Runtime, info: &SessionInfo) -> SummaryOutcome {
         return SummaryOutcome::Failed("claude was not found on PATH".into());
     };
     let prompt = format!("/compact {COMPACT_INSTRUCTIONS}");
-    let argv = [program.display().to_string(), "-p".into(), prompt, "--resume".into(), info.session_id.clone(), "--output-format".into(), "json".into()];
-    let mut cmd = Cmd::new(argv).with_env_of(&rt.env).timeout(Duration::from_secs(rt.config.summary_timeout));
+    let argv = [
+        program.display().to_string(),
+        "-p".into(),
+        prompt,
+        "--resume".into(),
+        info.session_id.clone(),
+        "--fork-session".into(),
+        "--output-format".into(),
+        "json".into(),
+    ];
+    let mut cmd = Cmd::new(argv).with_env_of(&rt.env).env("ASM_HOOKS_OFF", "1").timeout(Duration::from_secs(rt.config.summary_timeout));
     if let Some(cwd) = info.cwd.as_deref().filter(|c| std::path::Path::new(c).is_dir()) {
         cmd = cmd.cwd(cwd);
     }
@@ -37,5 +47,24 @@ pub fn summarize(rt: &Runtime, info: &SessionInfo) -> SummaryOutcome {
             None => proc::failure_line("claude /compact", &out),
         });
     }
-    SummaryOutcome::Done { source: "Claude Code /compact".into(), text: None }
+    let Some(fork) = result.as_ref().and_then(|r| r.get("session_id")).and_then(Value::as_str) else {
+        return SummaryOutcome::Failed("claude /compact of a fork named no session".into());
+    };
+    match fork_summary(rt, fork) {
+        Some(text) => SummaryOutcome::Done { source: "Claude Code /compact (of a fork)".into(), text: Some(text) },
+        None => SummaryOutcome::Failed(format!("the compacted fork {fork} holds no summary")),
+    }
+}
+
+/// The newest compaction summary in the fork's transcript.
+fn fork_summary(rt: &Runtime, fork: &str) -> Option<String> {
+    let session = super::discover::find(rt, fork)?;
+    let mut summary = None;
+    crate::platform::read_events(&session, &mut |event| {
+        if let crate::transcript::TranscriptEvent::PlatformSummary { text, .. } = event {
+            summary = Some(text);
+        }
+    })
+    .ok()?;
+    summary.filter(|s| !s.trim().is_empty())
 }

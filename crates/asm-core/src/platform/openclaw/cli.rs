@@ -30,6 +30,14 @@ pub fn command(rt: &Runtime, args: &[&str]) -> Result<Cmd, CliError> {
     Ok(Cmd::new(argv).with_env_of(&rt.env).env_remove("OPENCLAW_SHELL").cwd(&rt.paths.state_dir))
 }
 
+/// `openclaw <args>` as one line, for a dry run (the command need not be installed).
+pub fn display(rt: &Runtime, args: &[&str]) -> String {
+    match command(rt, args) {
+        Ok(cmd) => cmd.display(),
+        Err(_) => Cmd::new(std::iter::once("openclaw").chain(args.iter().copied())).display(),
+    }
+}
+
 /// Runs `cmd` (named `step` in errors); its stdout when it exits 0.
 pub fn run(cmd: Cmd, step: &'static str) -> Result<String, CliError> {
     log::info!("running {}", cmd.display());

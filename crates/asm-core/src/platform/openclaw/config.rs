@@ -102,6 +102,11 @@ pub fn telegram_bot_token(config: &Value, paths: &Paths, env: &Env) -> Option<Se
     })
 }
 
+/// The context engine `plugins.slots.contextEngine` selects, unless it is the built-in `legacy`.
+pub fn context_engine(config: &Value) -> Option<String> {
+    config.pointer("/plugins/slots/contextEngine").and_then(Value::as_str).map(str::trim).filter(|e| !e.is_empty() && *e != "legacy").map(str::to_string)
+}
+
 /// `channels.telegram.apiRoot`: a local Bot API server OpenClaw talks to instead of Telegram.
 pub fn telegram_api_root(config: &Value) -> Option<String> {
     config.pointer("/channels/telegram/apiRoot").and_then(Value::as_str).filter(|r| r.starts_with("http")).map(str::to_string)

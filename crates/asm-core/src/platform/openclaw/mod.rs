@@ -23,12 +23,11 @@ pub mod switch;
 
 pub use keys::{parse_telegram_key, telegram_group_chat_ids, TelegramChat};
 
-use crate::platform::{Adapter, SummaryOutcome, SwitchError};
+use crate::platform::{Adapter, PlatformHooks, StepOutcome, SummaryOutcome, SwitchContext, SwitchError, SwitchStep};
 use crate::session::{Platform, SessionInfo, SessionList, StoreKind, TranscriptRef};
 use crate::transcript::{ReadStats, Sink, TranscriptError};
 use crate::Runtime;
-use serde_json::Value;
-use std::path::Path;
+use chrono::{DateTime, Utc};
 
 pub struct Openclaw;
 
@@ -52,22 +51,20 @@ impl Adapter for Openclaw {
         summary::summarize(rt, session)
     }
 
-    fn switches_itself(&self, session: &SessionInfo) -> bool {
-        session.key.is_some()
+    fn switch_steps(&self, ctx: &SwitchContext) -> Vec<SwitchStep> {
+        switch::steps(ctx)
     }
 
-    fn begin_switch(&self, rt: &Runtime, session: &SessionInfo) -> Result<Value, SwitchError> {
-        let pending = switch::reset_session(rt, session)?;
-        serde_json::to_value(pending).map_err(|e| SwitchError::Pending(e.to_string()))
+    fn run_switch_step(&self, ctx: &SwitchContext, step: &SwitchStep) -> Result<StepOutcome, SwitchError> {
+        switch::run(ctx, step)
     }
 
-    fn finish_switch(&self, rt: &Runtime, pending: &Value, handoff_file: &Path) -> Result<(), SwitchError> {
-        let pending: switch::PendingSeed = serde_json::from_value(pending.clone()).map_err(|e| SwitchError::Pending(e.to_string()))?;
-        switch::seed_session(rt, &pending, handoff_file)
+    fn step_completed(&self, ctx: &SwitchContext, step: &SwitchStep, _started_at: DateTime<Utc>) -> Option<StepOutcome> {
+        switch::completed(ctx, step)
     }
 
-    fn switched_label(&self, pending: &Value) -> Option<(String, Option<String>)> {
-        let pending: switch::PendingSeed = serde_json::from_value(pending.clone()).ok()?;
-        Some((pending.key, pending.title))
+    fn hooks(&self) -> Option<&'static dyn PlatformHooks> {
+        // ASM starts the fresh OpenClaw session itself; nothing waits for a hook.
+        None
     }
 }

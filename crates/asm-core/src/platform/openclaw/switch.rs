@@ -10,24 +10,12 @@
 
 use super::cli::{self, CliError};
 use super::keys::parse_telegram_key;
-use crate::platform::SwitchError;
-use crate::session::SessionInfo;
+use crate::platform::{StepOutcome, SwitchContext, SwitchError, SwitchStep};
 use crate::Runtime;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
-
-/// A reset whose seed is still due: kept in the state file so a failed seed is retried on
-/// its own, never with a second reset.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PendingSeed {
-    pub key: String,
-    pub delivery: Delivery,
-    /// The session's title (or directory) for the feed notice.
-    #[serde(default)]
-    pub title: Option<String>,
-}
 
 impl From<CliError> for SwitchError {
     fn from(e: CliError) -> SwitchError {
@@ -38,31 +26,84 @@ impl From<CliError> for SwitchError {
     }
 }
 
-/// Step 1: resets the session's key.
-pub fn reset_session(rt: &Runtime, session: &SessionInfo) -> Result<PendingSeed, SwitchError> {
-    let key = session.key.as_deref().ok_or_else(|| SwitchError::NotSwitchable(session.session_id.clone()))?;
-    let entry = reset(rt, key, &session.session_id)?;
-    Ok(PendingSeed { key: key.to_string(), delivery: Delivery::for_session(&entry, key), title: session.title.clone().or_else(|| session.cwd.clone()) })
+/// The two steps of an OpenClaw switch.
+pub const RESET: &str = "reset";
+pub const SEED: &str = "seed";
+/// `openclaw agent` waits up to 600 s for the turn; a little more before ASM gives up.
+const SEED_TIMEOUT: Duration = Duration::from_secs(660);
+
+pub fn steps(ctx: &SwitchContext) -> Vec<SwitchStep> {
+    let Some(key) = ctx.session.key.as_deref() else { return Vec::new() };
+    let file = ctx.handoff_file.display().to_string();
+    let seed_args = ["agent", "--session-key", key, "--message-file", &file, "--deliver", "--json"];
+    vec![
+        SwitchStep {
+            name: RESET,
+            what: format!("start a fresh session under key {key}; the Telegram topic and its routing stay"),
+            commands: vec![cli::display(ctx.rt, &reset_args(key, &ctx.session.session_id).iter().map(String::as_str).collect::<Vec<_>>())],
+            needs_model: false,
+        },
+        SwitchStep {
+            name: SEED,
+            what: "give the fresh session the handoff; its reply goes to the topic (the route comes from the reset's answer)".into(),
+            commands: vec![cli::display(ctx.rt, &seed_args)],
+            needs_model: true,
+        },
+    ]
 }
 
-/// Step 2: seeds the fresh session with the handoff in `handoff_file`.
-pub fn seed_session(rt: &Runtime, pending: &PendingSeed, handoff_file: &Path) -> Result<(), SwitchError> {
-    let file = handoff_file.display().to_string();
-    let mut args: Vec<String> = ["agent", "--session-key", &pending.key, "--message-file", &file].map(String::from).to_vec();
-    args.extend(pending.delivery.args());
-    args.push("--json".into());
-    if pending.delivery == Delivery::Silent {
-        log::info!("session {} has no delivery route: seeding it without posting the reply", pending.key);
+pub fn run(ctx: &SwitchContext, step: &SwitchStep) -> Result<StepOutcome, SwitchError> {
+    let key = ctx.session.key.as_deref().ok_or_else(|| SwitchError::NotSwitchable(ctx.session.session_id.clone()))?;
+    match step.name {
+        RESET => {
+            let entry = reset(ctx.rt, key, &ctx.session.session_id)?;
+            let delivery = Delivery::for_session(&entry, key);
+            let data = serde_json::to_value(&delivery).map_err(|e| SwitchError::Record(e.to_string()))?;
+            Ok(StepOutcome { note: format!("{key} has a fresh session"), data: Some(data), ..StepOutcome::default() })
+        }
+        _ => {
+            let delivery = match ctx.earlier(RESET).and_then(|o| o.data.clone()) {
+                Some(data) => serde_json::from_value(data).map_err(|e| SwitchError::Record(e.to_string()))?,
+                None => Delivery::for_session(&Value::Null, key),
+            };
+            let session = seed(ctx.rt, key, ctx.handoff_file, &delivery)?.unwrap_or_else(|| ctx.session.session_id.clone());
+            Ok(StepOutcome { note: format!("session {session} of {key} has the handoff"), handed_to: Some(session), via: Some("seed".into()), data: None })
+        }
     }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    cli::run(cli::command(rt, &args)?.timeout(Duration::from_secs(660)), "agent")?;
-    Ok(())
+}
+
+/// A reset shows as a fresh session under the key (below the threshold, or a new id); a seed
+/// as the handoff's marker in the fresh session's transcript.
+pub fn completed(ctx: &SwitchContext, step: &SwitchStep) -> Option<StepOutcome> {
+    let key = ctx.session.key.as_deref()?;
+    let now = super::discover::discover(ctx.rt).sessions.into_iter().find(|s| s.key.as_deref() == Some(key))?;
+    match step.name {
+        RESET => {
+            let fresh = now.session_id != ctx.session.session_id || now.context_percent.is_some_and(|p| p < f64::from(ctx.rt.config.context_threshold));
+            let data = serde_json::to_value(Delivery::for_session(&Value::Null, key)).ok();
+            fresh.then(|| StepOutcome { note: format!("{key} already had a fresh session"), data, ..StepOutcome::default() })
+        }
+        _ => {
+            let seen = crate::platform::carries_handoff(&now, ctx.memory_id);
+            seen.then(|| StepOutcome {
+                note: format!("session {} of {key} already had the handoff", now.session_id),
+                handed_to: Some(now.session_id.clone()),
+                via: Some("seed".into()),
+                data: None,
+            })
+        }
+    }
+}
+
+fn reset_args(key: &str, session_id: &str) -> Vec<String> {
+    let params = serde_json::json!({"key": key, "reason": "new", "expectedSessionId": session_id}).to_string();
+    ["gateway", "call", "sessions.reset", "--params", &params, "--json"].map(String::from).to_vec()
 }
 
 /// Resets the key; returns the fresh session's entry as OpenClaw answered it.
 fn reset(rt: &Runtime, key: &str, session_id: &str) -> Result<Value, SwitchError> {
-    let params = serde_json::json!({"key": key, "reason": "new", "expectedSessionId": session_id}).to_string();
-    let cmd = cli::command(rt, &["gateway", "call", "sessions.reset", "--params", &params, "--json"])?.timeout(Duration::from_secs(60));
+    let args = reset_args(key, session_id);
+    let cmd = cli::command(rt, &args.iter().map(String::as_str).collect::<Vec<_>>())?.timeout(Duration::from_secs(60));
     let out = cli::run(cmd, "sessions.reset")?;
     let failed = |detail: String| SwitchError::Cli { program: "openclaw", step: "sessions.reset", detail };
     let doc: Value = serde_json::from_str(out.trim()).map_err(|e| failed(format!("answer is not JSON ({e})")))?;
@@ -73,6 +114,21 @@ fn reset(rt: &Runtime, key: &str, session_id: &str) -> Result<Value, SwitchError
         }
         _ => Err(failed(crate::redact::redact(&doc.to_string()).chars().take(300).collect())),
     }
+}
+
+/// Runs the seeding turn; the session id that took it, when OpenClaw says.
+fn seed(rt: &Runtime, key: &str, handoff_file: &Path, delivery: &Delivery) -> Result<Option<String>, SwitchError> {
+    let file = handoff_file.display().to_string();
+    let mut args: Vec<String> = ["agent", "--session-key", key, "--message-file", &file].map(String::from).to_vec();
+    args.extend(delivery.args());
+    args.push("--json".into());
+    if *delivery == Delivery::Silent {
+        log::info!("session {key} has no delivery route: seeding it without posting the reply");
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = cli::run(cli::command(rt, &args)?.timeout(SEED_TIMEOUT), "agent")?;
+    let doc: Value = serde_json::from_str(out.trim()).unwrap_or(Value::Null);
+    Ok(["/result/meta/agentMeta/sessionId", "/meta/agentMeta/sessionId", "/sessionId"].iter().find_map(|p| doc.pointer(p)?.as_str().map(str::to_string)))
 }
 
 /// Where the seeding turn's reply goes.

@@ -2,12 +2,14 @@
 //! (≤ 1.1.x); the store format is in `README.md` next to this file. `opencode serve`
 //! (`server.rs`) is how ASM asks OpenCode for anything.
 //!
-//! OpenCode sessions belong to a person's terminal: ASM does not start the next one, the
-//! handoff waits in the memory store for the next session in that project.
+//! OpenCode sessions belong to a person's terminal: the handoff waits for the next session
+//! started in the project, which ASM's plugin gives it to (`hooks.rs`), and when `opencode
+//! serve` answers, a continuation session is created through its API (`switch.rs`).
 
 pub mod catalog;
 pub mod discover;
 pub mod events;
+pub mod hooks;
 pub mod legacy_json;
 pub mod measure;
 pub mod model;
@@ -15,13 +17,13 @@ pub mod paths;
 pub mod server;
 pub mod sqlite;
 pub mod summary;
+pub mod switch;
 
-use crate::platform::{Adapter, SummaryOutcome, SwitchError};
+use crate::platform::{Adapter, PlatformHooks, StepOutcome, SummaryOutcome, SwitchContext, SwitchError, SwitchStep};
 use crate::session::{Platform, SessionInfo, SessionList, StoreKind, TranscriptRef};
 use crate::transcript::{ReadStats, Sink, TranscriptError};
 use crate::Runtime;
-use serde_json::Value;
-use std::path::Path;
+use chrono::{DateTime, Utc};
 
 pub struct Opencode;
 
@@ -50,19 +52,19 @@ impl Adapter for Opencode {
         summary::summarize(rt, session)
     }
 
-    fn switches_itself(&self, _session: &SessionInfo) -> bool {
-        false
+    fn switch_steps(&self, ctx: &SwitchContext) -> Vec<SwitchStep> {
+        switch::steps(ctx)
     }
 
-    fn begin_switch(&self, _rt: &Runtime, session: &SessionInfo) -> Result<Value, SwitchError> {
-        Err(SwitchError::NotSwitchable(session.session_id.clone()))
+    fn run_switch_step(&self, ctx: &SwitchContext, step: &SwitchStep) -> Result<StepOutcome, SwitchError> {
+        switch::run(ctx, step)
     }
 
-    fn finish_switch(&self, _rt: &Runtime, _pending: &Value, _handoff_file: &Path) -> Result<(), SwitchError> {
-        Err(SwitchError::Pending("OpenCode sessions are not switched by ASM".into()))
+    fn step_completed(&self, ctx: &SwitchContext, step: &SwitchStep, started_at: DateTime<Utc>) -> Option<StepOutcome> {
+        switch::completed(ctx, step, started_at)
     }
 
-    fn switched_label(&self, _pending: &Value) -> Option<(String, Option<String>)> {
-        None
+    fn hooks(&self) -> Option<&'static dyn PlatformHooks> {
+        Some(&hooks::OpencodeHooks)
     }
 }
