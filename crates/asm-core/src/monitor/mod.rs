@@ -141,7 +141,7 @@ impl<'a> Monitor<'a> {
         if step.name == SESSIONS_STEP {
             match run.doc.map(serde_json::from_value::<crate::session::SessionList>) {
                 Some(Ok(list)) => {
-                    let round = crate::switching::run::act(self.rt, self.tools, &list.sessions)?;
+                    let round = crate::switching::run::act(self.rt, self.clock, self.tools, &list.sessions)?;
                     log::debug!("switching round: {round:?}");
                 }
                 Some(Err(e)) => log::warn!("session list from {} not understood: {e}", step.tool.name()),

@@ -6,10 +6,12 @@
 //! (after its switch, or the platform's own compaction). A switch that did not finish — a
 //! step failed, or waits for the model quota — is carried on every round until it does,
 //! whatever the session's percent now (an OpenClaw session is fresh and low once reset, but
-//! its seed may still be due).
+//! its seed may still be due). A session that crosses again within the cooldown after its
+//! last switch waits (a switch loop would burn the quota on seeds and summaries).
 
 use super::record::{key_of, SwitchState};
 use crate::session::SessionInfo;
+use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeSet;
 
 /// This round's work.
@@ -17,6 +19,8 @@ use std::collections::BTreeSet;
 pub struct Plan<'a> {
     /// Over the threshold, crossing not handled yet: start their switch.
     pub start: Vec<&'a SessionInfo>,
+    /// Over the threshold again, but switched less than the cooldown ago: wait until then.
+    pub cooling: Vec<(&'a SessionInfo, DateTime<Utc>)>,
     /// Keys of switches that started and did not finish: carry them on.
     pub resume: Vec<String>,
     /// Keys of finished switches whose session is below the threshold again (or gone): the
@@ -29,12 +33,27 @@ pub fn over(s: &SessionInfo, threshold: u8) -> bool {
     !s.estimated && s.context_percent.is_some_and(|p| p >= f64::from(threshold))
 }
 
-pub fn plan<'a>(sessions: &'a [SessionInfo], state: &SwitchState, threshold: u8) -> Plan<'a> {
+/// When to act on sessions: the threshold, and how long a switched session waits before its
+/// next switch.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub threshold: u8,
+    pub cooldown: Duration,
+    pub now: DateTime<Utc>,
+}
+
+pub fn plan<'a>(sessions: &'a [SessionInfo], state: &SwitchState, policy: Policy) -> Plan<'a> {
+    let threshold = policy.threshold;
     let mut plan = Plan::default();
     for s in sessions.iter().filter(|s| over(s, threshold)) {
-        let handled = state.switches.get(&key_of(s.platform, &s.session_id)).is_some_and(|r| r.crossing_handled);
-        if !handled {
-            plan.start.push(s);
+        let record = state.switches.get(&key_of(s.platform, &s.session_id));
+        if record.is_some_and(|r| r.crossing_handled) {
+            continue;
+        }
+        let cooled_at = record.and_then(|r| r.finished_at).map(|t| t + policy.cooldown).filter(|until| *until > policy.now);
+        match cooled_at {
+            Some(until) => plan.cooling.push((s, until)),
+            None => plan.start.push(s),
         }
     }
     plan.resume = state.switches.iter().filter(|(_, r)| !r.is_finished()).map(|(k, _)| k.clone()).collect();
@@ -54,6 +73,10 @@ mod tests {
         SessionInfo { context_percent: pct, estimated, ..SessionInfo::bare(platform, id) }
     }
 
+    fn at(threshold: u8) -> Policy {
+        Policy { threshold, cooldown: Duration::zero(), now: Utc::now() }
+    }
+
     fn record(s: &SessionInfo, finished: bool) -> (String, SwitchRecord) {
         let mut r = SwitchRecord::new(s.platform, &s.session_id, Trigger::Threshold, Utc::now());
         if finished {
@@ -70,10 +93,10 @@ mod tests {
             session(Platform::Opencode, "c", Some(95.0), true),
             session(Platform::Opencode, "d", None, false),
         ];
-        let p = plan(&sessions, &SwitchState::default(), 80);
+        let p = plan(&sessions, &SwitchState::default(), at(80));
         assert_eq!(p.start.iter().map(|s| s.session_id.as_str()).collect::<Vec<_>>(), ["a"]);
         let state = SwitchState::of([record(&sessions[0], true)].into());
-        let p = plan(&sessions, &state, 80);
+        let p = plan(&sessions, &state, at(80));
         assert!(p.start.is_empty() && p.resume.is_empty() && p.rearm.is_empty(), "{p:?}");
     }
 
@@ -82,21 +105,36 @@ mod tests {
         let low = vec![session(Platform::ClaudeCode, "a", Some(12.0), false)];
         let gone = session(Platform::Opencode, "gone", None, false);
         let state = SwitchState::of([record(&low[0], true), record(&gone, true)].into());
-        assert_eq!(plan(&low, &state, 80).rearm, ["claude-code:a", "opencode:gone"]);
+        assert_eq!(plan(&low, &state, at(80)).rearm, ["claude-code:a", "opencode:gone"]);
         let mut rearmed = state.clone();
         rearmed.switches.values_mut().for_each(|r| r.crossing_handled = false);
-        assert!(plan(&low, &rearmed, 80).rearm.is_empty(), "re-armed once");
+        assert!(plan(&low, &rearmed, at(80)).rearm.is_empty(), "re-armed once");
         let over = vec![session(Platform::ClaudeCode, "a", Some(90.0), false)];
-        assert_eq!(plan(&over, &rearmed, 80).start.len(), 1, "the next crossing triggers again");
+        assert_eq!(plan(&over, &rearmed, at(80)).start.len(), 1, "the next crossing triggers again");
     }
 
     #[test]
     fn an_unfinished_switch_is_carried_on_whatever_the_percent_and_never_restarted() {
         let fresh = vec![session(Platform::Openclaw, "k", Some(0.0), false)];
         let state = SwitchState::of([record(&fresh[0], false)].into());
-        let p = plan(&fresh, &state, 80);
+        let p = plan(&fresh, &state, at(80));
         assert_eq!((p.resume.clone(), p.rearm.len(), p.start.len()), (vec!["openclaw:k".to_string()], 0, 0));
         let over = vec![session(Platform::Openclaw, "k", Some(90.0), false)];
-        assert!(plan(&over, &state, 80).start.is_empty(), "never a second start while one runs");
+        assert!(plan(&over, &state, at(80)).start.is_empty(), "never a second start while one runs");
+    }
+
+    #[test]
+    fn a_session_switched_within_the_cooldown_waits_for_its_end() {
+        let over = vec![session(Platform::Openclaw, "k", Some(90.0), false)];
+        let (key, mut r) = record(&over[0], true);
+        r.crossing_handled = false;
+        let finished = r.finished_at.unwrap();
+        let state = SwitchState::of([(key, r)].into());
+        let policy = Policy { threshold: 80, cooldown: Duration::minutes(30), now: finished + Duration::minutes(10) };
+        let p = plan(&over, &state, policy);
+        assert!(p.start.is_empty());
+        assert_eq!(p.cooling.iter().map(|(_, until)| *until).collect::<Vec<_>>(), [finished + Duration::minutes(30)]);
+        let later = Policy { now: finished + Duration::minutes(31), ..policy };
+        assert_eq!(plan(&over, &state, later).start.len(), 1);
     }
 }

@@ -4,9 +4,10 @@
 //! monitor are the same code), and finished switches of sessions back under the threshold
 //! are re-armed.
 
-use super::plan::plan;
+use super::plan::{plan, Policy};
 use super::record::SwitchState;
 use super::SwitchingError;
+use crate::clock::Clock;
 use crate::session::{Platform, SessionInfo};
 use crate::tools::{Tool, ToolRun, Tools};
 use crate::Runtime;
@@ -23,13 +24,23 @@ pub struct RoundOutcome {
     pub switched: usize,
     pub failed: usize,
     pub rearmed: usize,
+    /// Over the threshold again inside the cooldown after their last switch.
+    pub cooling: usize,
 }
 
 /// Acts on this round's session list.
-pub fn act(rt: &Runtime, tools: &dyn Tools, sessions: &[SessionInfo]) -> Result<RoundOutcome, SwitchingError> {
+pub fn act(rt: &Runtime, clock: &dyn Clock, tools: &dyn Tools, sessions: &[SessionInfo]) -> Result<RoundOutcome, SwitchingError> {
     let state: SwitchState = rt.state().section::<SwitchState>()?.migrated();
-    let todo = plan(sessions, &state, rt.config.context_threshold);
-    let mut outcome = RoundOutcome { rearmed: todo.rearm.len(), ..RoundOutcome::default() };
+    let policy = Policy { threshold: rt.config.context_threshold, cooldown: chrono::Duration::seconds(rt.config.switch_cooldown as i64), now: clock.now() };
+    let todo = plan(sessions, &state, policy);
+    let mut outcome = RoundOutcome { rearmed: todo.rearm.len(), cooling: todo.cooling.len(), ..RoundOutcome::default() };
+    for (s, until) in &todo.cooling {
+        log::info!(
+            "{} session {} is over the threshold again; its next switch waits until {until} (ASM_SWITCH_COOLDOWN)",
+            s.platform.display_name(),
+            s.short_label()
+        );
+    }
     if !todo.rearm.is_empty() {
         let rearm = todo.rearm.clone();
         rt.state().update(|s: &mut SwitchState| {
