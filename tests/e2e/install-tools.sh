@@ -22,9 +22,12 @@ fi
 ln -sf "$tools/node_modules/node/bin/node" "$bin/node"
 export PATH=$bin:$PATH
 
-[ -e node_modules/openclaw/package.json ] || npm_i openclaw@2026.9.6
-[ -e node_modules/@anthropic-ai/claude-code/package.json ] || npm_i @anthropic-ai/claude-code@2.1.330
-[ -e node_modules/opencode-ai/package.json ] || npm_i opencode-ai@1.18.33
+# The pinned versions; a different one already installed is replaced.
+installed() { node -p "require('./node_modules/$1/package.json').version" 2>/dev/null || true; }
+pin() { [ "$(installed "$1")" = "$2" ] || npm_i "$1@$2"; }
+pin openclaw 2026.9.6
+pin @anthropic-ai/claude-code 2.1.332
+pin opencode-ai 1.18.33
 for cmd in openclaw claude opencode; do
   ln -sf "$tools/node_modules/.bin/$cmd" "$bin/$cmd"
 done

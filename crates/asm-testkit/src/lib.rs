@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub mod anthropic;
+pub mod openai;
 pub mod openclaw;
 pub mod opencode;
 
