@@ -7,7 +7,9 @@
 //!    that project carries the handoff to the model, once;
 //! 3. with `opencode serve` running, `session_manager --switch <prefix>` creates a continuation
 //!    session whose first message is the handoff; the platform summary (of a fork) leaves the
-//!    original session as it was (`opencode export` byte-identical).
+//!    original session as it was (`opencode export` byte-identical);
+//! 4. OpenCode's own compaction (through serve) runs ASM's extraction first, and the compacted
+//!    session's next request carries the saved key information.
 
 use asm_core::http::{basic_auth, Http, Route};
 use asm_testkit::openai::OpenaiMock;
@@ -129,6 +131,14 @@ impl World {
         let auth = basic_auth("opencode", PASSWORD);
         http.get(&format!("{}{path}", self.serve_url), &[("Authorization", auth.as_str())]).ok().filter(|a| a.is_success()).and_then(|a| a.json())
     }
+
+    fn serve_post(&self, path: &str, body: &Value) -> Value {
+        let http = Http::new(Duration::from_secs(2), Duration::from_secs(120), Route::Direct);
+        let auth = basic_auth("opencode", PASSWORD);
+        let answer = http.post_json(&format!("{}{path}", self.serve_url), &[("Authorization", auth.as_str())], body).unwrap();
+        assert!(answer.is_success(), "POST {path}: {}", answer.status);
+        answer.json().unwrap_or_default()
+    }
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -177,6 +187,10 @@ fn opencode_sessions_hand_over_to_the_next_session_and_to_a_continuation_through
     world.mock.set_prompt_tokens(180_000);
     let third = world.run("refactor the parser", &[]);
     let hash = world.export_hash(&third);
+    let dry = world.command(&world.scripts().join("asm_session_manager")).args(["--switch", &third[..12], "--dry-run"]).output().unwrap();
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry.stderr));
+    assert!(text(&dry.stdout).contains("continuation [would run]"), "{}", text(&dry.stdout));
+    assert!(!world.state().join(format!(".session_memory/{third}.json")).exists(), "a dry run writes no memory");
     let switched = world
         .command(&world.scripts().join("asm_session_manager"))
         .args(["--switch", &third[..16], "--json"])
@@ -193,4 +207,17 @@ fn opencode_sessions_hand_over_to_the_next_session_and_to_a_continuation_through
     let memory = world.memory(&third);
     assert_eq!(memory["summary"]["source"], "platform", "{}", memory["summary"]);
     assert_eq!((memory["handed_via"].as_str(), memory["injected_into"].as_str()), (Some("continuation"), Some(continuation.as_str())));
+
+    // 4. OpenCode compacts the second session: ASM extracts first, the next request gets the key information.
+    let compact = world.serve_post(&format!("/session/{second}/summarize"), &serde_json::json!({"providerID": "mock", "modelID": "mock-model"}));
+    assert_eq!(compact, Value::Bool(true));
+    let saved = world.memory(&second);
+    assert_eq!(saved["origin"], "pre_compact", "{saved}");
+    let before = world.mock.requests().len();
+    world.serve_post(
+        &format!("/session/{second}/message"),
+        &serde_json::json!({"model": {"providerID": "mock", "modelID": "mock-model"}, "parts": [{"type": "text", "text": "what now after the compaction"}]}),
+    );
+    let after: Vec<String> = world.mock.requests()[before..].iter().map(|b| b.to_string()).collect();
+    assert!(after.iter().any(|b| b.contains("what this session knew just before it was compacted")), "the key information came back");
 }

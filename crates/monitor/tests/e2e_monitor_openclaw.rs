@@ -317,6 +317,23 @@ fn monitor_switches_full_telegram_topic_sessions_through_the_real_openclaw() {
     let second_request = format!("Now add the CSV export to src/billing/export.rs (E2E-SECOND-REQUEST-{})", c.topic);
     scratch.openclaw(&["agent", "--session-key", &session_key(c.topic), "--message", &second_request, "--json"]);
     assert_eq!(scratch.session_row(c.topic)["sessionId"], json!(c.session_id), "OpenClaw 2026.9 keeps the session id");
+    let dry = scratch.asm(&bin_dir.join("asm_session_manager"), &["--switch", &c.session_id[..10], "--dry-run"]);
+    let dry_text = text(&dry.stdout);
+    assert_eq!(dry.status.code(), Some(1), "inside the cooldown even a dry run says no: {dry_text}{}", text(&dry.stderr));
+    assert!(text(&dry.stderr).contains("ASM_SWITCH_COOLDOWN"), "{}", text(&dry.stderr));
+    let mut no_cooldown = scratch.asm_env();
+    no_cooldown.push(("ASM_SWITCH_COOLDOWN".into(), "0".into()));
+    let dry = Command::new(bin_dir.join("asm_session_manager"))
+        .args(["--switch", &c.session_id[..10], "--dry-run"])
+        .env_clear()
+        .envs(no_cooldown)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let dry_text = text(&dry.stdout);
+    assert_eq!(dry.status.code(), Some(0), "{dry_text}{}", text(&dry.stderr));
+    assert!(dry_text.contains("reset [would run]") && dry_text.contains("seed [would run]") && dry_text.contains("sessions.reset"), "{dry_text}");
+    assert!(!scratch.state().join(format!(".session_memory/{}.g1.json", c.session_id)).exists(), "a dry run writes no memory");
     let stderr = run_monitor(&scratch);
     assert!(stderr.contains("its next switch waits until"), "a second crossing inside ASM_SWITCH_COOLDOWN waits: {stderr}");
     assert!(!scratch.state().join(format!(".session_memory/{}.g1.json", c.session_id)).exists());

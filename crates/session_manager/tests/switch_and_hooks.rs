@@ -69,6 +69,10 @@ fn a_switch_by_prefix_extracts_waits_for_the_next_session_and_respects_the_coold
     let again = run(&home, &["--switch", ID]);
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("ASM_SWITCH_COOLDOWN"), "{}", String::from_utf8_lossy(&again.stderr));
+    let mut after_cooldown = Command::new(env!("CARGO_BIN_EXE_asm_session_manager"));
+    after_cooldown.args(["--switch", ID, "--dry-run"]).env_clear().env("HOME", home.path()).env("PATH", "/usr/bin:/bin").env("ASM_SWITCH_COOLDOWN", "0");
+    let dry = String::from_utf8_lossy(&after_cooldown.output().unwrap().stdout).into_owned();
+    assert!(dry.contains("1. extract [would run]") && dry.contains("2. next-session [would run]"), "the next switch starts afresh: {dry}");
 }
 
 #[test]

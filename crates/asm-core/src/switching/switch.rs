@@ -115,13 +115,15 @@ pub fn switch(rt: &Runtime, clock: &dyn Clock, session: &SessionInfo, trigger: T
             return Err(SwitchingError::Cooldown { session: session.session_id.clone(), until });
         }
     }
+    // A finished switch is history: the next one starts from its first step.
+    let unfinished = existing.filter(|r| !r.is_finished());
     if dry_run {
-        return Ok(dry_run_report(rt, session, trigger, existing.as_ref()));
+        return Ok(dry_run_report(rt, session, trigger, unfinished.as_ref()));
     }
     crate::fsutil::ensure_dir(&rt.paths.state_dir, 0o700)?;
     let lock_path = rt.paths.state_dir.join(".asm_switch.lock");
     let Some(_lock) = FileLock::try_exclusive(&lock_path)? else { return Err(SwitchingError::Busy(lock_path)) };
-    let record = existing.filter(|r| !r.is_finished()).unwrap_or_else(|| new_record(session, trigger, now));
+    let record = unfinished.unwrap_or_else(|| new_record(session, trigger, now));
     Run { rt, clock, session, key, record, report: empty_report(session, trigger, false) }.go()
 }
 
