@@ -61,7 +61,7 @@ fn main() {
         ["enqueue", home] => {
             let env = Env::from_pairs([("HOME", home.to_string()), ("OPENCLAW_STATE_DIR", format!("{home}/state")), ("ASM_NOTIFY_BACKEND", "log".into())]);
             let rt = Runtime::from_env(env).expect("runtime");
-            let event = Event::GatewayRestarted { attempt: 7, method: "openclaw gateway restart".into() };
+            let event = Event::GatewayRestarted { attempt: Some(7), method: "openclaw gateway restart".into() };
             Notifier::new(&rt).enqueue(&event).expect("enqueue");
             std::fs::write(format!("{home}/queued"), b"1").expect("marker");
             std::thread::sleep(Duration::from_secs(60));

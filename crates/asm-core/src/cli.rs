@@ -64,6 +64,16 @@ pub fn print_session_list(list: &crate::session::SessionList) -> crate::Result<(
     Ok(())
 }
 
+/// One JSON document with `json`, else the text for people.
+pub fn print_either<T: Serialize>(doc: &T, text: &str, json: bool) -> crate::Result<()> {
+    if json {
+        print_json(doc)
+    } else {
+        print_text(text);
+        Ok(())
+    }
+}
+
 /// Prints human text on stdout, redacted.
 pub fn print_text(text: &str) {
     let mut out = std::io::stdout().lock();

@@ -47,16 +47,38 @@ impl fmt::Debug for Secret {
 
 impl Serialize for Secret {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&format!("set (from {})", self.source))
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(2))?;
+        map.serialize_entry("set", &true)?;
+        map.serialize_entry("from", &self.source)?;
+        map.end()
     }
 }
 
 /// Below how much remaining MiniMax quota work pauses: a count of calls or a percentage.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-#[serde(tag = "kind", content = "value", rename_all = "snake_case")]
+/// Serialized as it is written: `100` or `"10%"`.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum QuotaThreshold {
     Count(u64),
     Percent(f64),
+}
+
+impl fmt::Display for QuotaThreshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            QuotaThreshold::Count(n) => write!(f, "{n}"),
+            QuotaThreshold::Percent(p) => write!(f, "{p}%"),
+        }
+    }
+}
+
+impl Serialize for QuotaThreshold {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            QuotaThreshold::Count(n) => s.serialize_u64(*n),
+            QuotaThreshold::Percent(_) => s.serialize_str(&self.to_string()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -142,6 +164,23 @@ pub struct Config {
     pub oc_continue: bool,
     /// How long a headless continuation may take (seconds).
     pub continue_timeout: u64,
+    // Monitor (issue 13): what it acts on, and how often it looks at the gateway
+    /// A session idle longer than this many hours is listed but never acted on; 0 = no limit.
+    pub active_within: u64,
+    /// At most this many switches start per round, fullest first; the rest wait.
+    pub max_switches_per_round: u32,
+    /// Seconds between gateway probes (the gateway step's own cadence).
+    pub gateway_probe_interval: u64,
+}
+
+/// One variable of the effective configuration, typed, with where its value came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Setting {
+    pub variable: String,
+    /// The value in effect (`null` when unset and without a default).
+    pub value: serde_json::Value,
+    /// `environment`, `settings_file` (asm.env) or `unset` (the default applies).
+    pub origin: crate::env::Origin,
 }
 
 impl Config {
@@ -204,12 +243,30 @@ impl Config {
             cc_continue: r.flag("ASM_CC_CONTINUE", false)?,
             oc_continue: r.flag("ASM_OC_CONTINUE", false)?,
             continue_timeout: r.int("ASM_CONTINUE_TIMEOUT", 600, 10, 86_400, "seconds from 10 to 86400")?,
+            active_within: r.int("ASM_ACTIVE_WITHIN", 6, 0, 87_600, "hours from 0 (no limit) to 87600")?,
+            max_switches_per_round: r.int("ASM_MAX_SWITCHES_PER_ROUND", 5, 1, 1_000, "a count from 1 to 1000")? as u32,
+            gateway_probe_interval: r.int("ASM_GATEWAY_PROBE_INTERVAL", 15, 1, 3_600, "seconds from 1 to 3600")?,
         })
     }
 
-    /// The configuration as `health_check --json` shows it: secrets only as "set (from …)".
+    /// The configuration as a JSON object keyed by field name: secrets only as
+    /// `{"set": true, "from": …}`.
     pub fn effective(&self) -> serde_json::Value {
         serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Every variable with its typed value and origin, in the order of [`Config`]'s fields.
+    pub fn settings(&self, env: &Env) -> Vec<Setting> {
+        let serde_json::Value::Object(fields) = self.effective() else { return Vec::new() };
+        fields
+            .into_iter()
+            .map(|(field, value)| {
+                let variable = format!("ASM_{}", field.to_ascii_uppercase());
+                let secret_source = value.get("from").and_then(|f| f.as_str()).map(str::to_string);
+                let origin = env.origin(secret_source.as_deref().unwrap_or(&variable));
+                Setting { variable, value, origin }
+            })
+            .collect()
     }
 }
 
@@ -421,7 +478,22 @@ mod tests {
         let shown = c.effective().to_string();
         assert!(!shown.contains("AAHsecret"));
         assert!(!shown.contains("verysecret"));
-        assert!(shown.contains("set (from TELEGRAM_BOT_TOKEN)"));
+        assert!(shown.contains(r#"{"set":true,"from":"TELEGRAM_BOT_TOKEN"}"#), "{shown}");
         assert!(!format!("{c:?}").contains("verysecret"));
+    }
+
+    #[test]
+    fn settings_are_typed_and_say_where_each_value_came_from() {
+        let mut env = Env::from_pairs([("ASM_CONTEXT_THRESHOLD", "70"), ("ASM_MINIMAX_QUOTA_THRESHOLD", "10%"), ("MINIMAX_API_KEY", "sk-cp-verysecretvalue")]);
+        env.overlay_file(vec![("ASM_CONTEXT_THRESHOLD".into(), "75".into())]);
+        let c = Config::from_env(&env).unwrap();
+        let settings = c.settings(&env);
+        let get = |v: &str| settings.iter().find(|s| s.variable == v).cloned().unwrap();
+        let threshold = get("ASM_CONTEXT_THRESHOLD");
+        assert_eq!((threshold.value, threshold.origin), (serde_json::json!(75), crate::env::Origin::SettingsFile), "the file beats the environment");
+        assert_eq!(get("ASM_MINIMAX_QUOTA_THRESHOLD").value, serde_json::json!("10%"));
+        assert_eq!(get("ASM_MINIMAX_API_KEY").origin, crate::env::Origin::Environment, "found under MINIMAX_API_KEY");
+        assert_eq!((get("ASM_ACTIVE_WITHIN").value, get("ASM_ACTIVE_WITHIN").origin), (serde_json::json!(6), crate::env::Origin::Unset));
+        assert!(get("ASM_GATEWAY_URL").value.is_null());
     }
 }

@@ -1,20 +1,31 @@
 //! A snapshot of the environment. Everything that reads a variable reads it from an [`Env`],
 //! so tests build one from a map instead of mutating the process environment.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     vars: BTreeMap<String, String>,
     home: Option<PathBuf>,
+    /// The variables a settings file set (they beat the process environment).
+    from_file: BTreeSet<String>,
+}
+
+/// Where a variable's value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    Environment,
+    SettingsFile,
+    Unset,
 }
 
 impl Env {
     /// The current process environment; non-UTF-8 values are skipped rather than mangled.
     pub fn from_process() -> Self {
         let vars = std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
-        Env { vars, home: dirs::home_dir() }
+        Env { vars, home: dirs::home_dir(), from_file: BTreeSet::new() }
     }
 
     /// An environment made of exactly these pairs; `HOME` among them sets the home dir.
@@ -26,7 +37,7 @@ impl Env {
     {
         let vars: BTreeMap<String, String> = pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
         let home = vars.get("HOME").map(PathBuf::from);
-        Env { vars, home }
+        Env { vars, home, from_file: BTreeSet::new() }
     }
 
     /// The value of `name`, treating an empty value as unset (as shells usually mean it).
@@ -43,6 +54,23 @@ impl Env {
         self.vars.insert(name.to_string(), value.to_string());
         if name == "HOME" {
             self.home = Some(PathBuf::from(value));
+        }
+    }
+
+    /// A settings file's pairs over this environment: each beats the variable of the same name.
+    pub fn overlay_file(&mut self, pairs: Vec<(String, String)>) {
+        for (name, value) in pairs {
+            self.set(&name, &value);
+            self.from_file.insert(name);
+        }
+    }
+
+    /// Where `name`'s value came from.
+    pub fn origin(&self, name: &str) -> Origin {
+        match self.get(name) {
+            None => Origin::Unset,
+            Some(_) if self.from_file.contains(name) => Origin::SettingsFile,
+            Some(_) => Origin::Environment,
         }
     }
 

@@ -12,6 +12,8 @@ pub enum Error {
     #[error(transparent)]
     Paths(#[from] crate::paths::PathsError),
     #[error(transparent)]
+    SettingsFile(#[from] crate::settings_file::SettingsFileError),
+    #[error(transparent)]
     State(#[from] crate::state::StateError),
     #[error(transparent)]
     Fs(#[from] crate::fsutil::FsError),
@@ -46,6 +48,7 @@ impl From<crate::runtime::RuntimeError> for Error {
         match e {
             crate::runtime::RuntimeError::Config(e) => Error::Config(e),
             crate::runtime::RuntimeError::Paths(e) => Error::Paths(e),
+            crate::runtime::RuntimeError::SettingsFile(e) => Error::SettingsFile(e),
         }
     }
 }
@@ -54,9 +57,9 @@ impl Error {
     /// 0 ok, 1 a problem was found or an action failed, 2 usage or configuration error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Config(_) | Error::Usage(_) => 2,
+            Error::Config(_) | Error::SettingsFile(_) | Error::Usage(_) => 2,
             Error::State(crate::state::StateError::NewerSchema { .. }) => 2,
-            Error::Memory(crate::memory::MemoryError::BadSessionId(_)) => 2,
+            Error::Memory(crate::memory::MemoryError::BadSessionId(_) | crate::memory::MemoryError::Ambiguous { .. }) => 2,
             _ => 1,
         }
     }

@@ -30,9 +30,11 @@ pub mod quota; //        MiniMax plan quota: reading, pause/resume decisions
 pub mod redact; //       secret patterns, in one place
 pub mod runtime; //      Runtime: env + config + paths (+ a memo), built once per process
 pub mod session; //      platform-neutral session and context-usage types
+pub mod settings_file; // <state dir>/asm.env: ASM_* settings that beat the environment, reread on SIGHUP
 pub mod state; //        .asm_state.json: typed sections, lock, atomic write, corrupt-file recovery
 pub mod switching; //    threshold crossings: which sessions to summarize and switch, and doing it
 pub mod table; //        the session table people read
+pub mod timefmt; //      local times and relative ages for people (JSON stays UTC)
 pub mod tools; //        the sibling binaries as child processes, behind a trait
 pub mod transcript; //   transcripts as platform-neutral events, streamed
 

@@ -74,6 +74,11 @@ impl Paths {
     }
 
     /// The monitor daemon's pid file.
+    /// ASM's settings file (`asm.env`), whose ASM_* values beat the environment.
+    pub fn settings_file(&self) -> PathBuf {
+        self.state_dir.join(crate::settings_file::FILE_NAME)
+    }
+
     pub fn monitor_pid_file(&self) -> PathBuf {
         self.state_dir.join(".asm_monitor.pid")
     }

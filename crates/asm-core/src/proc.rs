@@ -11,6 +11,8 @@ use std::io::{Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -30,6 +32,9 @@ pub struct Cmd {
     pub cwd: Option<PathBuf>,
     pub stdin: Option<Vec<u8>>,
     pub timeout: Duration,
+    /// When this flag is set the child's group gets SIGTERM (SIGKILL after a grace): the
+    /// monitor is stopping.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Cmd {
@@ -45,6 +50,7 @@ impl Cmd {
             cwd: None,
             stdin: None,
             timeout: Duration::from_secs(30),
+            cancel: None,
         }
     }
 
@@ -65,6 +71,11 @@ impl Cmd {
 
     pub fn cwd(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cwd = Some(dir.into());
+        self
+    }
+
+    pub fn cancel_on(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.cancel = Some(flag);
         self
     }
 
@@ -97,6 +108,8 @@ pub struct Output {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
     pub timed_out: bool,
+    /// Stopped because the cancel flag was set.
+    pub cancelled: bool,
     pub elapsed: Duration,
 }
 
@@ -117,6 +130,7 @@ impl Output {
     pub fn describe(&self) -> String {
         match (self.timed_out, self.code, self.signal) {
             (true, _, _) => format!("timed out after {}s", self.elapsed.as_secs()),
+            _ if self.cancelled => "stopped: the monitor is stopping".into(),
             (_, Some(c), _) => format!("exit {c}"),
             (_, None, Some(s)) => format!("killed by signal {s}"),
             _ => "ended without a status".into(),
@@ -165,13 +179,14 @@ pub fn run(cmd: &Cmd) -> Result<Output, ProcError> {
     }
     let stdout = drain(child.stdout.take());
     let stderr = drain(child.stderr.take());
-    let (status, timed_out) = wait_with_deadline(&mut child, cmd.timeout);
+    let (status, ending) = wait_with_deadline(&mut child, cmd.timeout, cmd.cancel.as_deref());
     Ok(Output {
         code: status.and_then(|s| s.code()),
         signal: status.and_then(|s| s.signal()),
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
-        timed_out,
+        timed_out: ending == Ending::TimedOut,
+        cancelled: ending == Ending::Cancelled,
         elapsed: started.elapsed(),
     })
 }
@@ -186,21 +201,39 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<V
     })
 }
 
-fn wait_with_deadline(child: &mut Child, timeout: Duration) -> (Option<std::process::ExitStatus>, bool) {
-    let deadline = Instant::now() + timeout;
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Exited,
+    TimedOut,
+    Cancelled,
+}
+
+/// A cancelled child gets this long between SIGTERM and SIGKILL.
+const CANCEL_GRACE: Duration = Duration::from_secs(5);
+
+fn wait_with_deadline(child: &mut Child, timeout: Duration, cancel: Option<&AtomicBool>) -> (Option<std::process::ExitStatus>, Ending) {
+    let mut deadline = Instant::now() + timeout;
+    let mut ending = Ending::Exited;
     let mut pause = Duration::from_millis(2);
     loop {
         match child.try_wait() {
-            Ok(Some(status)) => return (Some(status), false),
+            Ok(Some(status)) => return (Some(status), ending),
             Ok(None) if Instant::now() >= deadline => {
                 kill_group(child.id() as i32, Signal::SIGKILL);
-                return (child.wait().ok(), true);
+                let ending = if ending == Ending::Cancelled { ending } else { Ending::TimedOut };
+                return (child.wait().ok(), ending);
+            }
+            Ok(None) if ending != Ending::Cancelled && cancel.is_some_and(|c| c.load(Ordering::SeqCst)) => {
+                kill_group(child.id() as i32, Signal::SIGTERM);
+                ending = Ending::Cancelled;
+                deadline = deadline.min(Instant::now() + CANCEL_GRACE);
             }
             Ok(None) => {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
-            Err(_) => return (None, false),
+            Err(_) => return (None, ending),
         }
     }
 }
@@ -258,6 +291,20 @@ mod tests {
         assert!(out.timed_out);
         assert_eq!(out.signal, Some(Signal::SIGKILL as i32));
         assert!(out.elapsed < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_cancelled_child_is_stopped_with_its_group() {
+        let flag = Arc::new(AtomicBool::new(false));
+        let setter = flag.clone();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            setter.store(true, Ordering::SeqCst);
+        });
+        let out = run(&Cmd::new(["sh", "-c", "sleep 30 & sleep 30"]).timeout(Duration::from_secs(60)).cancel_on(flag)).unwrap();
+        t.join().unwrap();
+        assert!(out.cancelled && !out.timed_out, "{out:?}");
+        assert_eq!(out.describe(), "stopped: the monitor is stopping");
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub enum RuntimeError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Paths(#[from] PathsError),
+    #[error(transparent)]
+    SettingsFile(#[from] crate::settings_file::SettingsFileError),
 }
 
 #[derive(Debug, Clone)]
@@ -28,9 +30,11 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn from_env(env: Env) -> Result<Runtime, RuntimeError> {
-        let config = Config::from_env(&env)?;
+    /// The environment, with `<state dir>/asm.env` over it, validated.
+    pub fn from_env(mut env: Env) -> Result<Runtime, RuntimeError> {
         let paths = Paths::resolve(&env)?;
+        env.overlay_file(crate::settings_file::read(&paths.settings_file())?);
+        let config = Config::from_env(&env)?;
         Ok(Runtime { env, config, paths, memo: Memo::default() })
     }
 

@@ -63,6 +63,10 @@ pub struct SessionInfo {
     /// Whether a live process holds the session; None when the platform does not say.
     pub live: Option<bool>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// The shortest prefix of the id, at least [`MIN_ID_PREFIX`] characters, that no other
+    /// listed session shares: what tables and notices show, and what commands take back.
+    #[serde(default)]
+    pub short_id: String,
     /// The file or database the session was read from.
     pub source: String,
     /// Child sessions (subagents) folded into this one; only their ids.
@@ -91,6 +95,7 @@ impl SessionInfo {
             estimated: false,
             live: None,
             updated_at: None,
+            short_id: String::new(),
             source: String::new(),
             children: Vec::new(),
             transcript: None,
@@ -105,13 +110,42 @@ impl SessionInfo {
         }
     }
 
-    /// A short label for people: the OpenClaw key, else the first 8 characters of the id.
+    /// A short label for people: the OpenClaw key, else the id's unique prefix.
     pub fn short_label(&self) -> String {
         match &self.key {
             Some(k) => k.clone(),
-            None => self.session_id.chars().take(8).collect(),
+            None => self.short_id().to_string(),
         }
     }
+
+    /// The id's unique prefix when discovery worked it out, else the whole id.
+    pub fn short_id(&self) -> &str {
+        if self.short_id.is_empty() {
+            &self.session_id
+        } else {
+            &self.short_id
+        }
+    }
+}
+
+/// Ids are shown by a prefix of at least this many characters.
+pub const MIN_ID_PREFIX: usize = 8;
+
+/// For each id, the length of its shortest prefix (at least [`MIN_ID_PREFIX`] characters, at
+/// most the whole id) that no other id starts with. Sorting puts the ids sharing the longest
+/// prefix with an id next to it, so neighbours decide.
+pub fn unique_prefix_lengths(ids: &[&str]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..ids.len()).collect();
+    order.sort_by_key(|&i| ids[i]);
+    let common = |a: &str, b: &str| a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+    let mut lengths = vec![0; ids.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        let before = pos.checked_sub(1).map_or(0, |p| common(ids[order[p]], ids[i]));
+        let after = order.get(pos + 1).map_or(0, |&n| common(ids[n], ids[i]));
+        let total = ids[i].chars().count();
+        lengths[i] = (before.max(after) + 1).max(MIN_ID_PREFIX).min(total);
+    }
+    lengths
 }
 
 /// How a platform keeps a transcript, in words every platform shares.
@@ -184,6 +218,15 @@ impl SessionList {
         }
     }
 
+    /// Gives every session its shortest unique id prefix among this list's sessions.
+    pub fn assign_short_ids(&mut self) {
+        let ids: Vec<&str> = self.sessions.iter().map(|s| s.session_id.as_str()).collect();
+        let lengths = unique_prefix_lengths(&ids);
+        for (s, len) in self.sessions.iter_mut().zip(lengths) {
+            s.short_id = s.session_id.chars().take(len).collect();
+        }
+    }
+
     /// Highest percent first; sessions without a percent last, newest first among equals.
     pub fn sort(&mut self) {
         self.sessions.sort_by(|a, b| {
@@ -204,6 +247,17 @@ mod tests {
         assert_eq!(SessionInfo::percent_of(Some(33_333), Some(200_000)), Some(16.7));
         assert_eq!(SessionInfo::percent_of(None, Some(200_000)), None);
         assert_eq!(SessionInfo::percent_of(Some(5), Some(0)), None);
+    }
+
+    #[test]
+    fn short_ids_are_the_shortest_unique_prefixes_of_at_least_eight_characters() {
+        let ids = ["ses_df4c1a2b3c", "ses_df4c9f8e7d", "ffef2de7-0e93-4bea", "abc", "ses_df4c1a2b3c"];
+        assert_eq!(unique_prefix_lengths(&ids), [14, 9, 8, 3, 14], "a duplicate is shown whole; a short id is its own prefix");
+        let mut list = SessionList { sessions: ids[..3].iter().map(|id| SessionInfo::bare(Platform::Opencode, *id)).collect(), errors: vec![] };
+        list.assign_short_ids();
+        let shown: Vec<&str> = list.sessions.iter().map(|s| s.short_id()).collect();
+        assert_eq!(shown, ["ses_df4c1", "ses_df4c9", "ffef2de7"]);
+        assert_eq!(SessionInfo::bare(Platform::Opencode, "ses_x").short_label(), "ses_x", "an id without a list is shown whole");
     }
 
     #[test]

@@ -8,6 +8,8 @@ use crate::protocol::StepReport;
 use crate::Runtime;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The tools the monitor runs as children.
@@ -46,12 +48,19 @@ pub trait Tools: Sync {
 /// The real binaries.
 pub struct Siblings {
     dir: PathBuf,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Siblings {
     /// `ASM_BIN_DIR`, else the directory of this executable.
     pub fn new(rt: &Runtime) -> Siblings {
-        Siblings { dir: bin_dir(rt) }
+        Siblings { dir: bin_dir(rt), cancel: None }
+    }
+
+    /// Children are stopped (their whole process group) once `flag` is set.
+    pub fn cancel_on(mut self, flag: Arc<AtomicBool>) -> Siblings {
+        self.cancel = Some(flag);
+        self
     }
 
     pub fn program(&self, tool: Tool) -> PathBuf {
@@ -64,7 +73,11 @@ impl Tools for Siblings {
         let mut argv = vec![self.program(tool).display().to_string()];
         argv.extend(args.iter().cloned());
         let mut report = StepReport { step: tool.name().to_string(), ..Default::default() };
-        let output = match proc::run(&Cmd::new(argv).timeout(timeout)) {
+        let mut cmd = Cmd::new(argv).timeout(timeout);
+        if let Some(flag) = &self.cancel {
+            cmd = cmd.cancel_on(flag.clone());
+        }
+        let output = match proc::run(&cmd) {
             Ok(o) => o,
             Err(e) => {
                 report.message = Some(e.to_string());

@@ -124,7 +124,7 @@ fn switch_event() -> Event {
 }
 
 fn restarted(attempt: u32) -> Event {
-    Event::GatewayRestarted { attempt, method: "openclaw gateway restart".into() }
+    Event::GatewayRestarted { attempt: Some(attempt), method: "openclaw gateway restart".into() }
 }
 
 const LONG_WAIT: PassOptions = PassOptions { max_wait: Duration::from_secs(3600), force: false };

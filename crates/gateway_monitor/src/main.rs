@@ -36,8 +36,15 @@ fn run(args: Args) -> asm_core::Result<i32> {
     let watch = Watch::new(&rt, &clock);
     if args.debug {
         let diagnosis = watch.diagnose()?;
-        print(args.json, &diagnosis, &diagnosis.text())?;
+        cli::print_either(&diagnosis, &diagnosis.text(), args.json)?;
         return Ok(exit_code(diagnosis.probe.ok()));
+    }
+    // Probing and acting are for machines where OpenClaw is; a request by hand always runs.
+    let asked_by_hand = args.restart || args.reset;
+    if !asked_by_hand && !watch.scope().is_on() {
+        let off = watch.scope();
+        cli::print_either(off, &format!("gateway watch off: {}", off.reason()), args.json)?;
+        return Ok(cli::EXIT_OK);
     }
     let report = if args.restart {
         watch.restart()?
@@ -48,20 +55,11 @@ fn run(args: Args) -> asm_core::Result<i32> {
     } else {
         watch.check()?
     };
-    print(args.json, &report, &report.text())?;
+    cli::print_either(&report, &report.text(), args.json)?;
     if !report.healthy {
         cli::report_problem("gateway_monitor", &format!("gateway {} at {}: {}", report.phase, report.url, report.probe.detail));
     }
     Ok(exit_code(report.healthy))
-}
-
-fn print<T: serde::Serialize>(json: bool, doc: &T, text: &str) -> asm_core::Result<()> {
-    if json {
-        cli::print_json(doc)
-    } else {
-        cli::print_text(text);
-        Ok(())
-    }
 }
 
 fn exit_code(healthy: bool) -> i32 {

@@ -1,5 +1,6 @@
-//! asm_health_check: configuration, paths, state and installed tools at a glance; the quota
-//! check and the notification test.
+//! asm_health_check: one verdict from the checks (monitor, gateway, quota, notifications,
+//! session stores, hooks, state dir), then paths, tools and settings; the quota check and the
+//! notification test.
 
 use asm_core::cli;
 use asm_core::clock::SystemClock;
@@ -41,7 +42,16 @@ fn run(args: Args) -> asm_core::Result<i32> {
         } else {
             cli::print_text(&report.render());
         }
-        return Ok(if report.has_problem() { cli::EXIT_PROBLEM } else { cli::EXIT_OK });
+        if report.has_problem() {
+            let why = report
+                .error
+                .clone()
+                .or_else(|| report.hooks.iter().find(|h| !h.ok).map(|h| format!("{} command failed: {}", h.kind, h.detail)))
+                .unwrap_or_default();
+            cli::report_problem("health_check", &format!("MiniMax quota: {why}"));
+            return Ok(cli::EXIT_PROBLEM);
+        }
+        return Ok(cli::EXIT_OK);
     }
     if args.notify_test {
         return notify_test(&rt, args.text.as_deref(), args.json);
@@ -52,7 +62,8 @@ fn run(args: Args) -> asm_core::Result<i32> {
     } else {
         cli::print_text(&asm_core::health::render(&report));
     }
-    Ok(if report.ok { cli::EXIT_OK } else { cli::EXIT_PROBLEM })
+    // 0 every check ok, 1 a warning, 2 a failure.
+    Ok(report.status.exit_code())
 }
 
 /// Delivers what is pending, posts the test message, prints what happened; exit 0 when delivered.

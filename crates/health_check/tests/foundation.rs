@@ -3,6 +3,7 @@
 //! secret from the environment reaches a log file.
 
 use asm_testkit::TempDir;
+use serde_json::json;
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -71,21 +72,26 @@ fn effective_configuration_shows_settings_but_never_secrets() {
     let out = run("health_check", &["--json"], &[("TELEGRAM_BOT_TOKEN", TOKEN), ("MINIMAX_API_KEY", MINIMAX_KEY), ("ASM_CONTEXT_THRESHOLD", "75")], tmp.path());
     let text = String::from_utf8_lossy(&out.stdout);
     let doc: serde_json::Value = serde_json::from_str(&text).expect("one JSON document");
-    assert_eq!(doc["config"]["context_threshold"], 75);
-    assert_eq!(doc["config"]["feed_topic"], 466);
-    assert_eq!(doc["monitor"]["running"], false);
-    assert!(doc["gateway"].as_str().unwrap().contains("not probed yet"), "{}", doc["gateway"]);
-    assert_eq!(doc["config"]["telegram_bot_token"], "set (from TELEGRAM_BOT_TOKEN)");
+    let setting = |var: &str| doc["config"].as_array().unwrap().iter().find(|s| s["variable"] == var).cloned().unwrap();
+    assert_eq!((setting("ASM_CONTEXT_THRESHOLD")["value"].clone(), setting("ASM_CONTEXT_THRESHOLD")["origin"].clone()), (json!(75), json!("environment")));
+    assert_eq!((setting("ASM_FEED_TOPIC")["value"].clone(), setting("ASM_FEED_TOPIC")["origin"].clone()), (json!(466), json!("unset")));
+    assert_eq!(setting("ASM_TELEGRAM_BOT_TOKEN")["value"], json!({"set": true, "from": "TELEGRAM_BOT_TOKEN"}));
+    let check = |name: &str| doc["checks"].as_array().unwrap().iter().find(|c| c["name"] == name).cloned().unwrap();
+    assert_eq!(check("monitor")["details"]["running"], false);
+    assert_eq!(check("gateway")["details"]["watch"], "off", "{}", check("gateway"));
     assert!(!text.contains("AAFakeTelegram") && !text.contains("ThisIsAFakeMinimax"));
 }
 
 #[test]
 fn no_secret_from_the_environment_reaches_the_log() {
     let tmp = TempDir::new("logsecret");
-    let env = [("TELEGRAM_BOT_TOKEN", TOKEN), ("MINIMAX_API_KEY", MINIMAX_KEY), ("ASM_LOG_LEVEL", "trace")];
-    // The monitor logs each step, including failing children whose errors may echo input.
+    let env = [("TELEGRAM_BOT_TOKEN", TOKEN), ("MINIMAX_API_KEY", MINIMAX_KEY), ("ASM_LOG_LEVEL", "trace"), ("ASM_MINIMAX_BASE_URL", "http://127.0.0.1:9")];
+    // The monitor logs each step, including failing children whose errors may echo input: the
+    // quota read fails here (nothing answers), so --once says so and exits 1.
     let out = run("monitor", &["--once"], &env, tmp.path());
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("problem: quota: ") && !said.contains("ThisIsAFakeMinimax"), "{said}");
     let out = run("session_manager", &["--show", TOKEN], &env, tmp.path());
     assert_eq!(out.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("AAFakeTelegram"), "error lines are redacted too");

@@ -116,12 +116,13 @@ fn health_report_shows_the_outbox_backlog() {
     queue_one(&home, "OpenClaw gateway recovered after 200s");
     let out = run(&home, &[], &["--json"]);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["notify"]["pending"], 1);
-    assert_eq!(report["notify"]["backend"], "telegram");
-    let warnings = report["warnings"].to_string();
-    assert!(warnings.contains("1 notification(s) waiting in the outbox"), "{warnings}");
-    assert!(warnings.contains("no bot token"), "{warnings}");
+    let check = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "notifications").cloned().unwrap();
+    assert_eq!((check["status"].as_str(), check["details"]["pending"].as_u64()), (Some("warn"), Some(1)), "{check}");
+    assert_eq!(check["details"]["backend"], "telegram");
+    let reason = check["reason"].as_str().unwrap();
+    assert!(reason.contains("1 notification(s) waiting in the outbox") && reason.contains("no bot token"), "{reason}");
+    assert_eq!(out.status.code(), Some(1), "a warning: exit 1");
     let text = run(&home, &[], &[]);
     let stdout = String::from_utf8_lossy(&text.stdout);
-    assert!(stdout.contains("outbox 1 pending, 0 dead"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("warn") && l.contains("notifications") && l.contains("1 notification(s) waiting")), "{stdout}");
 }

@@ -72,10 +72,14 @@ fn quota_json_reads_pauses_and_respects_the_interval() {
     // Plain health_check shows the last reading and its age.
     let out = run(&dir, &server, &[]);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("quota       Plus: 5-hour: 1400/1500 calls left"), "{text}");
+    assert!(
+        text.lines().any(|l| l.starts_with("ok") && l.contains("quota") && l.contains("Plus: 5-hour: 1400/1500 calls left") && l.ends_with("s old")),
+        "{text}"
+    );
     let report = json_out(&run(&dir, &server, &["--json"]));
-    assert_eq!(report["quota"]["remaining"], json!(1400));
-    assert!(report["quota"]["reading_age_secs"].is_number());
+    let quota = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "quota").cloned().unwrap();
+    assert_eq!(quota["details"]["remaining"], json!(1400));
+    assert!(quota["details"]["reading_age_secs"].is_number());
     assert_eq!(server.requests().len(), 2);
 }
 

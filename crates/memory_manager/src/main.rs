@@ -31,7 +31,7 @@ enum Action {
 struct Args {
     #[arg(long, value_enum)]
     action: Action,
-    /// Session id (for extract also a unique prefix of it, or an OpenClaw session key).
+    /// Session id or a unique prefix of it (for extract also an OpenClaw session key).
     #[arg(long, value_name = "ID")]
     session_id: Option<String>,
     #[arg(long, value_enum)]
@@ -136,25 +136,22 @@ fn list(store: &MemoryStore, args: &Args) -> asm_core::Result<i32> {
 }
 
 fn render_table(entries: &[MemoryEntry]) -> String {
+    // Earlier switches' memories share their session's id: prefixes are unique among sessions.
+    let mut ids: Vec<&str> = entries.iter().map(|e| e.session_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let lengths: std::collections::HashMap<&str, usize> = ids.iter().copied().zip(asm_core::session::unique_prefix_lengths(&ids)).collect();
     let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| {
+            let len = lengths.get(e.session_id.as_str()).copied().unwrap_or(usize::MAX);
             let platform = e.platform.map_or("?".to_string(), |p| p.id().to_string());
-            let age = e.age_seconds.map_or("?".to_string(), human_age);
+            let age = e.age_seconds.map_or("?".to_string(), |a| format!("{} ago", asm_core::timefmt::span(a.max(0))));
             let place = e.error.clone().or_else(|| e.key.clone()).or_else(|| e.cwd.clone()).unwrap_or_default();
-            vec![e.session_id.clone(), platform, human_size(e.size_bytes), age, place]
+            vec![e.session_id.chars().take(len).collect(), platform, human_size(e.size_bytes), age, place]
         })
         .collect();
-    asm_core::table::lines(&["SESSION", "PLATFORM", "SIZE", "AGE", "KEY / CWD"], &rows).join("\n")
-}
-
-fn human_age(secs: i64) -> String {
-    match secs.max(0) {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s if s < 172_800 => format!("{}h", s / 3600),
-        s => format!("{}d", s / 86_400),
-    }
+    asm_core::table::lines(&["SESSION", "PLATFORM", "SIZE", "EXTRACTED", "KEY / CWD"], &rows).join("\n")
 }
 
 fn human_size(bytes: u64) -> String {
@@ -165,8 +162,14 @@ fn human_size(bytes: u64) -> String {
     }
 }
 
+/// The stored memory of `--session-id` (a full id or a unique prefix).
+fn load_arg(store: &MemoryStore, args: &Args) -> asm_core::Result<MemoryRecord> {
+    let id = store.resolve(session_id_arg(args)?)?;
+    Ok(store.load(&id)?)
+}
+
 fn show(store: &MemoryStore, args: &Args) -> asm_core::Result<i32> {
-    let record = store.load(session_id_arg(args)?)?;
+    let record = load_arg(store, args)?;
     if args.json {
         cli::print_json(&record)?;
     } else {
@@ -178,7 +181,11 @@ fn show(store: &MemoryStore, args: &Args) -> asm_core::Result<i32> {
 fn describe(r: &MemoryRecord) -> String {
     let mut lines = vec![
         format!("session      {} ({})", r.session_id, r.platform.display_name()),
-        format!("extracted    {} (first {})", r.extracted_at.to_rfc3339(), r.first_extracted_at.to_rfc3339()),
+        format!(
+            "extracted    {} (first {})",
+            asm_core::timefmt::local_with_age(r.extracted_at, Utc::now()),
+            asm_core::timefmt::local_with_age(r.first_extracted_at, Utc::now())
+        ),
     ];
     let optional = [("key", r.key.clone()), ("cwd", r.cwd.clone()), ("model", r.model.clone()), ("continues", r.previous_session_id.clone())];
     lines.extend(optional.into_iter().filter_map(|(label, v)| v.map(|v| format!("{label:<12} {v}"))));
@@ -200,7 +207,7 @@ fn describe(r: &MemoryRecord) -> String {
 }
 
 fn handoff(store: &MemoryStore, args: &Args) -> asm_core::Result<i32> {
-    let record = store.load(session_id_arg(args)?)?;
+    let record = load_arg(store, args)?;
     if args.json {
         cli::print_json(&serde_json::json!({ "session_id": record.session_id, "handoff": record.handoff }))?;
     } else {
@@ -246,7 +253,7 @@ fn list_suffix(ids: &[String]) -> String {
 /// The line of a memory, oldest first: where each handoff came from and where it went.
 fn chain(store: &MemoryStore, args: &Args) -> asm_core::Result<i32> {
     let last = match (&args.session_id, &args.key, &args.cwd) {
-        (Some(id), None, None) => store.load(id)?,
+        (Some(_), None, None) => load_arg(store, args)?,
         (None, Some(key), None) => store.latest_for_key(key)?.ok_or_else(|| Error::Failed(format!("no memory stored for key {key:?}")))?,
         (None, None, Some(cwd)) => store.latest_for_cwd(cwd)?.ok_or_else(|| Error::Failed(format!("no memory stored for working directory {cwd:?}")))?,
         _ => return Err(Error::Usage("--action chain needs exactly one of --session-id ID, --key KEY or --cwd DIR".into())),
@@ -273,7 +280,7 @@ fn chain(store: &MemoryStore, args: &Args) -> asm_core::Result<i32> {
                     r.memory_id(),
                     r.platform.id().to_string(),
                     r.context.percent.map_or("-".into(), |p| format!("{p:.0}%")),
-                    r.extracted_at.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M").to_string(),
+                    asm_core::timefmt::local_with_age(r.extracted_at, Utc::now()),
                     match (&r.injected_into, &r.handed_via) {
                         (Some(to), via) => format!("{to}{}", via.as_deref().map(|v| format!(" ({v})")).unwrap_or_default()),
                         (None, _) if r.handoff_pending() => "waiting for the next session".into(),

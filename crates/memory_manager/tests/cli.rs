@@ -209,6 +209,10 @@ fn show_and_handoff_read_back_what_was_stored() {
     assert!(text.contains("session      ffa9427d") && text.contains("# Handoff from Claude Code"), "{text}");
     let handoff = stdout(&w.run(&["--action", "handoff", "--session-id", CC_TOOL_SESSION], None));
     assert_eq!(handoff.trim_end(), record.handoff.trim_end());
+    let by_prefix = stdout(&w.run(&["--action", "handoff", "--session-id", &CC_TOOL_SESSION[..8]], None));
+    assert_eq!(by_prefix, handoff, "a unique prefix names the session");
+    let missing = w.run(&["--action", "show", "--session-id", "0000"], None);
+    assert_one_line_error(&missing, 1, "no memory stored for session 0000");
     let file = w.memory_dir().join(format!("{CC_TOOL_SESSION}.json"));
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);

@@ -77,7 +77,6 @@ impl World {
             .env("OPENCLAW_STATE_DIR", self.state())
             .env("ASM_BIN_DIR", bin_dir())
             .env("ASM_NOTIFY_BACKEND", "log")
-            .env("ASM_GATEWAY_URL", "http://127.0.0.1:9")
             .output()
             .unwrap()
     }
@@ -127,7 +126,9 @@ fn a_failed_seed_is_retried_alone_without_a_second_reset() {
             w.tmp.join("seed-failed-once").display().to_string()
         )
     });
-    assert!(world.run().status.success());
+    let first = world.run();
+    assert_eq!(first.status.code(), Some(1), "a switch failed: --once says so");
+    assert!(String::from_utf8_lossy(&first.stdout).contains("problem: sessions: 1 switch(es) failed"), "{}", String::from_utf8_lossy(&first.stdout));
     let record = world.state_doc()["switching"]["switches"][format!("openclaw:{SESSION}")].clone();
     assert!(record["finished_at"].is_null(), "{record}");
     let reset = record["steps"].as_array().unwrap().iter().find(|s| s["name"] == "reset").unwrap().clone();

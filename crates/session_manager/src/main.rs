@@ -5,7 +5,9 @@ use asm_core::clock::SystemClock;
 use asm_core::logging::LogTarget;
 use asm_core::platform::{self, HookChange, HookError};
 use asm_core::session::Platform;
+use asm_core::switching::switch::SwitchOptions;
 use asm_core::switching::{switch, SwitchState, Trigger};
+use asm_core::table::TableOptions;
 use asm_core::{cli, Error, Runtime};
 use clap::{Parser, ValueEnum};
 
@@ -40,6 +42,9 @@ struct Args {
     /// With --switch, --install-hooks, --remove-hooks: say what would be done, do nothing.
     #[arg(long)]
     dry_run: bool,
+    /// With --list: titles and models untruncated.
+    #[arg(long, requires = "list")]
+    wide: bool,
     /// Only this platform.
     #[arg(long, value_enum)]
     platform: Option<Platform>,
@@ -49,6 +54,9 @@ struct Args {
     /// Why the switch runs (the monitor says `threshold`).
     #[arg(long, value_enum, default_value = "manual", hide = true)]
     trigger: TriggerArg,
+    /// No feed notice for this switch (the monitor posts a digest of a crowded round).
+    #[arg(long, hide = true, requires = "switch")]
+    no_notice: bool,
 }
 
 fn main() {
@@ -80,7 +88,7 @@ fn list(rt: &Runtime, args: &Args) -> asm_core::Result<i32> {
     if args.json {
         cli::print_session_list(&found)?;
     } else {
-        cli::print_text(&asm_core::table::render(&found, asm_core::table::use_colour(&rt.env)));
+        cli::print_text(&asm_core::table::render(&found, &TableOptions::for_runtime(rt, args.wide, args.platform)));
     }
     log::debug!("printed {} sessions in {} ms", found.sessions.len(), started.elapsed().as_millis());
     let nothing_read = found.sessions.is_empty() && !found.errors.is_empty();
@@ -92,7 +100,7 @@ fn show(rt: &Runtime, query: &str, args: &Args) -> asm_core::Result<i32> {
     if args.json {
         cli::print_json(&session)?;
     } else {
-        cli::print_text(&asm_core::table::render_one(&session));
+        cli::print_text(&asm_core::table::render_one(&session, &TableOptions::for_runtime(rt, false, None)));
     }
     Ok(cli::EXIT_OK)
 }
@@ -116,7 +124,8 @@ fn switch_session(rt: &Runtime, query: &str, args: &Args) -> asm_core::Result<i3
         // longer listed (an OpenClaw 2026.7 reset gives the topic a new id).
         Err(e) => unfinished(rt, query, args.platform).ok_or_else(|| resolve_error(e))?,
     };
-    let report = switch::switch(rt, &SystemClock, &session, trigger, args.dry_run)?;
+    let options = SwitchOptions { trigger, dry_run: args.dry_run, notice: !args.no_notice };
+    let report = switch::switch(rt, &SystemClock, &session, options)?;
     if args.json {
         cli::print_json(&report)?;
     } else {

@@ -20,7 +20,7 @@
 
 use super::supervisor::RestartError;
 use crate::config::Config;
-use crate::notify::Event;
+use crate::notify::{Event, GaveUpRepair};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +32,18 @@ const BACKOFF_BASE_SECS: u64 = 60;
 /// Healthy this long without interruption forgets restart attempts and backoff (Kubernetes: 10 min).
 const STABLE_SECS: u64 = 600;
 
-/// The knobs, from the configuration.
+/// Whether the Claude Code repair can run after the restart budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepairAvailability {
+    Available,
+    /// ASM_REPAIR=0.
+    TurnedOff,
+    /// `claude` is not on PATH.
+    NoClaude,
+}
+
+/// The knobs, from the configuration and what is on this machine.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     pub timeout_secs: u64,
@@ -41,11 +52,16 @@ pub struct Policy {
     pub backoff_base_secs: u64,
     pub backoff_max_secs: u64,
     pub stable_secs: u64,
-    pub repair_enabled: bool,
+    pub repair: RepairAvailability,
     pub repair_timeout_secs: u64,
+    /// Whether ASM restarts this gateway and alerts about it: it was seen healthy, or a URL
+    /// or restart command names it (see `gateway::scope`). Otherwise outages are only recorded.
+    pub recover: bool,
 }
 
 impl Policy {
+    /// The configured knobs; `repair` and `recover` are for the caller to narrow down from what
+    /// is on the machine.
     pub fn from_config(c: &Config) -> Policy {
         Policy {
             timeout_secs: c.gateway_timeout,
@@ -54,8 +70,9 @@ impl Policy {
             backoff_base_secs: BACKOFF_BASE_SECS.min(c.gateway_backoff_max),
             backoff_max_secs: c.gateway_backoff_max,
             stable_secs: STABLE_SECS,
-            repair_enabled: c.repair,
+            repair: if c.repair { RepairAvailability::Available } else { RepairAvailability::TurnedOff },
             repair_timeout_secs: c.repair_timeout,
+            recover: true,
         }
     }
 
@@ -134,6 +151,8 @@ pub struct Incident {
     pub last_failure: Option<String>,
     /// The running restart was asked for by a person.
     pub manual: bool,
+    /// The restart being verified was asked for by a person.
+    pub manual_verify: bool,
 }
 
 /// A probe result as the incident sees it.
@@ -151,8 +170,9 @@ pub enum Action {
     Log(String),
     /// Report this event (feed notifier and log).
     Notify(Event),
-    /// Restart the gateway, then call [`Incident::restart_finished`].
-    Restart { attempt: u32 },
+    /// Restart the gateway, then call [`Incident::restart_finished`]. `attempt` is the n-th of
+    /// the budget; None for a restart a person asked for.
+    Restart { attempt: Option<u32> },
     /// Run the Claude Code repair, then call [`Incident::repair_finished`].
     Repair { attempts: u32 },
 }
@@ -186,15 +206,15 @@ impl Incident {
 
     /// The restart step ended: `Ok(method)` when the restart command succeeded.
     pub fn restart_finished(&mut self, now: DateTime<Utc>, result: Result<String, RestartError>, policy: &Policy) -> Vec<Action> {
-        let attempt = self.attempts;
         self.action_started_at = None;
         self.window_start = Some(now);
         let manual = std::mem::take(&mut self.manual);
+        let attempt = (!manual).then_some(self.attempts);
         let result = result.map_err(|e| e.to_string());
-        let result = if manual { result.map(|m| format!("manual, {m}")).map_err(|e| format!("manual restart: {e}")) } else { result };
         match result {
             Ok(method) => {
                 self.start_verifying(now, Recovery::Restart, policy);
+                self.manual_verify = manual;
                 vec![
                     Action::Log(format!("gateway RESTARTING -> VERIFYING (ready within {}s)", policy.verify_grace_secs)),
                     Action::Notify(Event::GatewayRestarted { attempt, method }),
@@ -294,6 +314,10 @@ impl Incident {
         self.phase = Phase::Unresponsive;
         let down_for_secs = self.down_since.map(|d| (now - d).num_seconds().max(0) as u64).unwrap_or(0);
         out.push(Action::Log(format!("gateway SUSPECT -> UNRESPONSIVE (failing for {down_for_secs}s: {})", obs.detail)));
+        if !policy.recover {
+            out.push(Action::Log("gateway never seen healthy and no ASM_GATEWAY_URL or ASM_GATEWAY_RESTART_CMD names it: recorded, not restarted".into()));
+            return;
+        }
         if !self.alerted {
             self.alerted = true;
             out.push(Action::Notify(Event::GatewayUnresponsive { url: obs.url.clone(), down_for_secs, detail: obs.detail.clone() }));
@@ -305,12 +329,14 @@ impl Incident {
         self.verify_until = None;
         let error = format!("not ready within {}s: {}", policy.verify_grace_secs, obs.detail);
         match what {
-            Some(Recovery::Repair) => self.give_up(out),
+            Some(Recovery::Repair) => self.give_up(policy, out),
             _ => {
                 // The failure window restarted at the restart; the next attempt needs a full window again.
                 self.phase = Phase::Suspect;
-                out.push(Action::Log(format!("gateway VERIFYING -> SUSPECT (restart attempt {} failed: {error})", self.attempts)));
-                out.push(Action::Notify(Event::GatewayRestartFailed { attempt: self.attempts, error }));
+                let attempt = (!std::mem::take(&mut self.manual_verify)).then_some(self.attempts);
+                let which = attempt.map_or("the restart by hand".to_string(), |n| format!("restart attempt {n}"));
+                out.push(Action::Log(format!("gateway VERIFYING -> SUSPECT ({which} failed: {error})")));
+                out.push(Action::Notify(Event::GatewayRestartFailed { attempt, error }));
                 self.check_window(now, obs, policy, out);
             }
         }
@@ -318,7 +344,7 @@ impl Incident {
 
     /// Decides the recovery step due now, if any.
     fn due(&mut self, now: DateTime<Utc>, policy: &Policy, out: &mut Vec<Action>) {
-        if self.phase != Phase::Unresponsive {
+        if self.phase != Phase::Unresponsive || !policy.recover {
             return;
         }
         if self.attempts < policy.max_restarts {
@@ -330,8 +356,8 @@ impl Incident {
             self.action_started_at = Some(now);
             self.last_restart_at = Some(now);
             out.push(Action::Log(format!("gateway UNRESPONSIVE -> RESTARTING (attempt {} of {})", self.attempts, policy.max_restarts)));
-            out.push(Action::Restart { attempt: self.attempts });
-        } else if policy.repair_enabled && !self.repaired {
+            out.push(Action::Restart { attempt: Some(self.attempts) });
+        } else if policy.repair == RepairAvailability::Available && !self.repaired {
             self.repaired = true;
             self.phase = Phase::Repairing;
             self.action_started_at = Some(now);
@@ -339,16 +365,24 @@ impl Incident {
             out.push(Action::Notify(Event::GatewayRepairStarted { attempts: self.attempts }));
             out.push(Action::Repair { attempts: self.attempts });
         } else {
-            self.give_up(out);
+            self.give_up(policy, out);
         }
     }
 
-    fn give_up(&mut self, out: &mut Vec<Action>) {
+    fn give_up(&mut self, policy: &Policy, out: &mut Vec<Action>) {
         out.push(Action::Log(format!("gateway {} -> GAVE_UP (no automatic action until --reset or healthy again)", self.phase.name())));
         self.phase = Phase::GaveUp;
         self.verifying = None;
         self.verify_until = None;
-        out.push(Action::Notify(Event::GatewayGaveUp { attempts: self.attempts }));
+        let repair = if self.repaired {
+            GaveUpRepair::Failed
+        } else {
+            match policy.repair {
+                RepairAvailability::TurnedOff => GaveUpRepair::TurnedOff,
+                _ => GaveUpRepair::NoClaude,
+            }
+        };
+        out.push(Action::Notify(Event::GatewayGaveUp { attempts: self.attempts, repair }));
     }
 
     /// A restart or repair that never reported back (the monitor died) counts as failed.
@@ -389,8 +423,9 @@ mod tests {
             backoff_base_secs: 60,
             backoff_max_secs: 600,
             stable_secs: 600,
-            repair_enabled: true,
+            repair: RepairAvailability::Available,
             repair_timeout_secs: 900,
+            recover: true,
         }
     }
 
@@ -434,7 +469,7 @@ mod tests {
                 match a {
                     Action::Log(_) => {}
                     Action::Notify(e) => self.log.push((t, e.kind().to_string())),
-                    Action::Restart { attempt } => self.log.push((t, format!("restart {attempt}"))),
+                    Action::Restart { attempt } => self.log.push((t, format!("restart {}", attempt.unwrap_or_default()))),
                     Action::Repair { .. } => self.log.push((t, "repair".into())),
                 }
                 self.perform(more);
@@ -591,7 +626,7 @@ mod tests {
     #[test]
     fn repair_disabled_gives_up_straight_after_the_budget() {
         let mut p = policy();
-        p.repair_enabled = false;
+        p.repair = RepairAvailability::TurnedOff;
         p.max_restarts = 1;
         let mut sim = Sim::new(p);
         sim.run(3600, 60, |_| false);
@@ -631,7 +666,7 @@ mod tests {
         let obs = Observation { ok: false, url: "u".into(), detail: "down".into() };
         sim.clock.advance_secs(LOST_RESTART_SECS);
         let actions = lost.observe(sim.clock.now(), &obs, &policy(), false);
-        assert!(actions.iter().any(|a| matches!(a, Action::Notify(Event::GatewayRestartFailed { attempt: 1, .. }))), "{actions:?}");
+        assert!(actions.iter().any(|a| matches!(a, Action::Notify(Event::GatewayRestartFailed { attempt: Some(1), .. }))), "{actions:?}");
         assert_eq!(lost.phase, Phase::Suspect);
     }
 
@@ -643,9 +678,9 @@ mod tests {
         let obs = Observation { ok: false, url: "u".into(), detail: "refused".into() };
         inc.observe(t0, &obs, &p, true);
         let actions = inc.observe(t0 + Duration::seconds(180), &obs, &p, true);
-        assert!(actions.contains(&Action::Restart { attempt: 1 }));
+        assert!(actions.contains(&Action::Restart { attempt: Some(1) }));
         let after = inc.restart_finished(t0 + Duration::seconds(181), Err(RestartError::Command { command: "systemctl".into(), detail: "exit 1".into() }), &p);
-        assert!(after.contains(&Action::Notify(Event::GatewayRestartFailed { attempt: 1, error: "systemctl: exit 1".into() })));
+        assert!(after.contains(&Action::Notify(Event::GatewayRestartFailed { attempt: Some(1), error: "systemctl: exit 1".into() })));
         assert_eq!(inc.phase, Phase::Suspect);
     }
 
@@ -662,5 +697,50 @@ mod tests {
         assert_eq!(inc.phase, Phase::Healthy);
         assert_eq!(inc.attempts, 0);
         assert!(!actions.iter().any(|a| matches!(a, Action::Notify(_))), "no recovery alert without an outage alert");
+    }
+
+    #[test]
+    fn a_manual_restart_is_reported_as_one_not_as_attempt_0() {
+        let p = policy();
+        let mut inc = Incident::default();
+        let t0 = ManualClock::at_epoch().now();
+        inc.begin_manual_restart(t0);
+        let done = inc.restart_finished(t0, Ok("openclaw gateway restart".into()), &p);
+        assert!(done.contains(&Action::Notify(Event::GatewayRestarted { attempt: None, method: "openclaw gateway restart".into() })), "{done:?}");
+        assert!(Event::GatewayRestarted { attempt: None, method: "m".into() }.text().contains("restarted by hand"));
+        let down = Observation { ok: false, url: "u".into(), detail: "down".into() };
+        let failed = inc.observe(t0 + Duration::seconds(61), &down, &p, true);
+        assert!(failed.iter().any(|a| matches!(a, Action::Notify(Event::GatewayRestartFailed { attempt: None, .. }))), "{failed:?}");
+    }
+
+    #[test]
+    fn the_give_up_notice_says_whether_a_repair_ran() {
+        for (repair, expected) in [
+            (RepairAvailability::Available, GaveUpRepair::Failed),
+            (RepairAvailability::TurnedOff, GaveUpRepair::TurnedOff),
+            (RepairAvailability::NoClaude, GaveUpRepair::NoClaude),
+        ] {
+            let mut p = policy();
+            p.repair = repair;
+            p.max_restarts = 1;
+            let mut sim = Sim::new(p);
+            sim.run(3600, 60, |_| false);
+            assert_eq!(sim.kinds().iter().filter(|k| **k == "repair").count(), usize::from(repair == RepairAvailability::Available));
+            assert_eq!(sim.incident.phase, Phase::GaveUp);
+            let text = Event::GatewayGaveUp { attempts: 1, repair: expected }.text();
+            assert_eq!(text.contains("and a Claude Code repair"), expected == GaveUpRepair::Failed, "{text}");
+        }
+        let text = Event::GatewayGaveUp { attempts: 0, repair: GaveUpRepair::TurnedOff }.text();
+        assert!(!text.contains("0 restarts") && text.contains("ASM_REPAIR=0"), "{text}");
+    }
+
+    #[test]
+    fn a_gateway_asm_may_not_recover_is_recorded_but_never_restarted_or_alerted() {
+        let mut p = policy();
+        p.recover = false;
+        let mut sim = Sim::new(p);
+        sim.run(3 * 3600, 15, |_| false);
+        assert!(sim.log.is_empty(), "{:?}", sim.log);
+        assert_eq!(sim.incident.phase, Phase::Unresponsive);
     }
 }

@@ -8,6 +8,7 @@
 pub mod diagnose;
 pub mod incident;
 pub mod repair;
+pub mod scope;
 pub mod supervisor;
 
 use crate::clock::Clock;
@@ -15,8 +16,9 @@ use crate::notify::Notifier;
 use crate::platform::openclaw::probe::{self, Endpoint, ProbeKind, ProbeRecord};
 use crate::Runtime;
 use chrono::{DateTime, Utc};
-use incident::{Action, Incident, Observation, Phase, Policy};
+use incident::{Action, Incident, Observation, Phase, Policy, RepairAvailability};
 use repair::RepairRecord;
+use scope::{Facts, Scope};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -46,6 +48,15 @@ pub struct GatewayState {
     /// Recent probes, oldest first.
     pub history: Vec<ProbeRecord>,
     pub last_repair: Option<RepairRecord>,
+    /// The last time a probe found the gateway healthy (the watch may recover a gateway it
+    /// has seen up).
+    pub last_healthy_at: Option<DateTime<Utc>>,
+}
+
+impl GatewayState {
+    pub fn seen_healthy(&self) -> bool {
+        self.last_healthy_at.is_some() || self.history.iter().any(|p| p.ok())
+    }
 }
 
 impl crate::state::Section for GatewayState {
@@ -65,27 +76,35 @@ pub struct Report {
     pub actions: Vec<String>,
     pub last_repair: Option<RepairRecord>,
     pub note: Option<String>,
+    /// Whether ASM restarts this gateway when it hangs (see [`scope`]).
+    pub recover: bool,
 }
 
 impl Report {
     pub fn text(&self) -> String {
         let mut s = format!(
-            "Gateway {}: {} ({:?}, {} ms) {}\nIncident: {}, restart attempts {}",
+            "Gateway {}: {} ({:?}, {} ms) {}\nIncident: {}",
             self.url,
             if self.healthy { "healthy" } else { "NOT healthy" },
             self.probe.kind,
             self.probe.latency_ms,
             self.probe.detail,
             self.phase,
-            self.incident.attempts
         );
-        if let Some(at) = self.next_restart_at.filter(|_| !self.healthy && self.incident.phase != Phase::GaveUp) {
-            s.push_str(&format!(", next restart not before {}", at.format("%Y-%m-%d %H:%M:%S UTC")));
+        if self.incident.attempts > 0 {
+            s.push_str(&format!(", {} restart attempt(s) in the current budget", self.incident.attempts));
+        }
+        if let Some(at) = self.next_restart_at.filter(|_| !self.healthy && self.recover && self.incident.phase != Phase::GaveUp) {
+            s.push_str(&format!(", next restart not before {}", crate::timefmt::local_with_age(at, chrono::Utc::now())));
+        }
+        if !self.recover {
+            s.push_str("\nNot restarted: never seen healthy (ASM_GATEWAY_URL or ASM_GATEWAY_RESTART_CMD would say it is meant to run)");
         }
         for a in &self.actions {
             s.push_str(&format!("\n  {a}"));
         }
-        if let Some(r) = &self.last_repair {
+        // A repair belongs to an incident: shown while the gateway is not healthy.
+        if let Some(r) = self.last_repair.as_ref().filter(|_| self.incident.phase != Phase::Healthy) {
             s.push_str(&format!("\nLast repair: {} ({}): {}", if r.ok { "ok" } else { "failed" }, r.exit, r.summary));
         }
         if let Some(n) = &self.note {
@@ -101,11 +120,23 @@ pub struct Watch<'a> {
     clock: &'a dyn Clock,
     endpoint: Endpoint,
     policy: Policy,
+    scope: Scope,
 }
 
 impl<'a> Watch<'a> {
     pub fn new(rt: &'a Runtime, clock: &'a dyn Clock) -> Watch<'a> {
-        Watch { rt, clock, endpoint: Endpoint::resolve(rt), policy: Policy::from_config(&rt.config) }
+        let scope = watch_scope(rt);
+        let mut policy = Policy::from_config(&rt.config);
+        policy.recover = scope.recovers();
+        if policy.repair == RepairAvailability::Available && crate::proc::which("claude", rt.env.get("PATH")).is_none() {
+            policy.repair = RepairAvailability::NoClaude;
+        }
+        Watch { rt, clock, endpoint: Endpoint::resolve(rt), policy, scope }
+    }
+
+    /// Whether the watch applies here, and whether it recovers the gateway.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -149,7 +180,7 @@ impl<'a> Watch<'a> {
         let mut actions = self.record(&rec, false)?;
         let now = self.clock.now();
         actions.extend(self.apply(|s| s.incident.begin_manual_restart(now))?);
-        actions.push(Action::Restart { attempt: 0 });
+        actions.push(Action::Restart { attempt: None });
         let last = self.perform(actions, rec.kind, &mut done)?;
         self.report(last.unwrap_or(rec), done, None)
     }
@@ -191,6 +222,9 @@ impl<'a> Watch<'a> {
         let rec = rec.clone();
         self.apply(move |s| {
             let at = rec.at;
+            if rec.ok() {
+                s.last_healthy_at = Some(at);
+            }
             s.history.push(rec);
             let excess = s.history.len().saturating_sub(HISTORY_KEEP);
             s.history.drain(..excess);
@@ -241,10 +275,11 @@ impl<'a> Watch<'a> {
                 done.push(format!("notified: {}", event.text()));
             }
             Action::Restart { attempt } => {
-                let result = supervisor::restart(self.rt, &self.endpoint, last_kind, attempt);
+                let which = attempt.map_or("the restart by hand".to_string(), |n| format!("restart attempt {n}"));
+                let result = supervisor::restart(self.rt, &self.endpoint, last_kind, attempt.unwrap_or(0));
                 match &result {
-                    Ok(method) => log::info!("gateway restart attempt {attempt} done: {method}"),
-                    Err(e) => log::warn!("gateway restart attempt {attempt} failed: {e}"),
+                    Ok(method) => log::info!("gateway {which} done: {method}"),
+                    Err(e) => log::warn!("gateway {which} failed: {e}"),
                 }
                 let now = self.clock.now();
                 let policy = self.policy.clone();
@@ -278,24 +313,41 @@ impl<'a> Watch<'a> {
             actions,
             last_repair: state.last_repair,
             note,
+            recover: self.policy.recover,
         })
     }
 }
 
-/// One line for `health_check`: the incident phase and the last probe, from the state file
-/// (health_check never probes; `gateway_monitor` does).
-pub fn health_line(rt: &Runtime) -> String {
-    let state: GatewayState = match rt.state().section() {
-        Ok(s) => s,
-        Err(e) => return format!("gateway     state unreadable: {e}"),
-    };
-    match state.history.last() {
-        None => "gateway     not probed yet (gateway_monitor.py)".to_string(),
-        Some(p) => {
-            let kind = serde_json::to_value(p.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-            format!("gateway     {}, last probe {kind} at {} ({} ms)", state.incident.phase.name(), p.at.format("%Y-%m-%d %H:%M:%S UTC"), p.latency_ms)
-        }
-    }
+/// Whether the watch applies on this machine and recovers its gateway (see [`scope`]).
+pub fn watch_scope(rt: &Runtime) -> Scope {
+    let seen_healthy = rt.state().section::<GatewayState>().map(|s| s.seen_healthy()).unwrap_or(false);
+    scope::scope(&Facts::gather(rt, seen_healthy))
+}
+
+/// The gateway as `health_check` shows it, from the state file (health_check never probes;
+/// `gateway_monitor` does).
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthView {
+    #[serde(flatten)]
+    pub scope: Scope,
+    pub url: String,
+    pub phase: Phase,
+    pub last_probe: Option<ProbeRecord>,
+    pub restart_attempts: u32,
+    pub last_healthy_at: Option<DateTime<Utc>>,
+}
+
+pub fn health_view(rt: &Runtime) -> Result<HealthView, crate::state::StateError> {
+    let state: GatewayState = rt.state().section()?;
+    let scope = scope::scope(&Facts::gather(rt, state.seen_healthy()));
+    Ok(HealthView {
+        scope,
+        url: Endpoint::resolve(rt).base_url,
+        phase: state.incident.phase,
+        last_probe: state.history.last().cloned(),
+        restart_attempts: state.incident.attempts,
+        last_healthy_at: state.last_healthy_at.or_else(|| state.history.iter().rev().find(|p| p.ok()).map(|p| p.at)),
+    })
 }
 
 #[cfg(test)]

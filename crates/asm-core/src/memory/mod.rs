@@ -42,6 +42,8 @@ pub enum MemoryError {
     Transcript(#[from] TranscriptError),
     #[error("no memory stored for session {0}")]
     NotFound(String),
+    #[error("{query:?} names {} stored memories; give more of the id: {}", .matches.len(), .matches.join(", "))]
+    Ambiguous { query: String, matches: Vec<String> },
     #[error("memory file {path} is unreadable: {message}")]
     Corrupt { path: PathBuf, message: String },
     #[error("cannot write memory file {path}: {message} (the previous file, if any, is unchanged)")]

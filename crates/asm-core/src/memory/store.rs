@@ -200,6 +200,39 @@ impl MemoryStore {
         serde_json::from_value(value).map_err(|e| write_error(e.to_string()))
     }
 
+    /// The session ids that have a memory here (from the file names; earlier switches'
+    /// `<id>.g<N>.json` are not sessions of their own).
+    pub fn session_ids(&self) -> Result<Vec<String>, MemoryError> {
+        let stems: Vec<String> = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.file_name().to_str().and_then(|n| n.strip_suffix(".json")).filter(|s| !s.starts_with('.')).map(str::to_string))
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(FsError::io("list", &self.dir, e).into()),
+        };
+        let archive_of = |stem: &str| split_memory_id(stem).is_some_and(|(sid, _)| stems.iter().any(|s| s == sid));
+        let mut ids: Vec<String> = stems.iter().filter(|s| !archive_of(s)).cloned().collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// The stored session a person means: its full id, or a prefix of it that no other
+    /// stored session shares.
+    pub fn resolve(&self, query: &str) -> Result<String, MemoryError> {
+        validate_session_id(query)?;
+        let ids = self.session_ids()?;
+        if ids.iter().any(|id| id == query) {
+            return Ok(query.to_string());
+        }
+        let mut matches: Vec<String> = ids.into_iter().filter(|id| !query.is_empty() && id.starts_with(query)).collect();
+        match matches.len() {
+            0 => Err(MemoryError::NotFound(query.to_string())),
+            1 => Ok(matches.remove(0)),
+            _ => Err(MemoryError::Ambiguous { query: query.to_string(), matches }),
+        }
+    }
+
     /// The stored record of a session.
     pub fn load(&self, session_id: &str) -> Result<MemoryRecord, MemoryError> {
         let path = self.path_of(session_id)?;
@@ -621,6 +654,7 @@ pub(crate) mod tests {
         let kept = store.load_memory("s.g1").unwrap();
         assert_eq!((kept.generation, kept.sections.goal.as_deref(), kept.injected_into.as_deref()), (1, Some("first topic goal"), Some("s")));
         assert_eq!(store.load_memory("s.g2").unwrap().generation, 2, "the current file answers to its id too");
+        assert_eq!(store.session_ids().unwrap(), ["s"], "an earlier switch's file is not a session of its own");
         let line: Vec<String> = store.lineage(store.load("s").unwrap()).into_iter().map(|r| r.unwrap().memory_id()).collect();
         assert_eq!(line, ["s.g1", "s.g2"]);
     }

@@ -1,5 +1,6 @@
 //! Running without a terminal: detaching into the background (fork, setsid, fork, stdio to
-//! /dev/null) and the flag that SIGINT, SIGTERM and SIGHUP set for a clean stop.
+//! /dev/null), and the flags the signals set: SIGINT and SIGTERM for a clean stop, SIGHUP for
+//! a reload of the configuration.
 
 use nix::unistd::{fork, setsid, ForkResult};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,12 +40,34 @@ pub fn daemonize() -> Result<(), DaemonError> {
     Ok(())
 }
 
-/// A flag that SIGINT, SIGTERM and SIGHUP set, for a clean stop between steps.
-pub fn stop_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    let f = flag.clone();
-    if let Err(e) = ctrlc::set_handler(move || f.store(true, Ordering::SeqCst)) {
-        log::warn!("cannot install the signal handler: {e}");
+/// The flags the monitor's loop looks at between steps.
+#[derive(Debug, Clone, Default)]
+pub struct SignalFlags {
+    /// SIGINT or SIGTERM arrived: stop cleanly.
+    pub stop: Arc<AtomicBool>,
+    /// SIGHUP arrived: read the configuration again (cleared by whoever reloads).
+    pub reload: Arc<AtomicBool>,
+}
+
+impl SignalFlags {
+    /// Flags set by this process's SIGINT, SIGTERM and SIGHUP.
+    pub fn install() -> SignalFlags {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let flags = SignalFlags::default();
+        for (signal, flag) in [(SIGINT, &flags.stop), (SIGTERM, &flags.stop), (SIGHUP, &flags.reload)] {
+            if let Err(e) = signal_hook::flag::register(signal, flag.clone()) {
+                log::warn!("cannot install the handler of signal {signal}: {e}");
+            }
+        }
+        flags
     }
-    flag
+
+    pub fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    /// Whether a reload was asked for since the last call.
+    pub fn take_reload(&self) -> bool {
+        self.reload.swap(false, Ordering::SeqCst)
+    }
 }

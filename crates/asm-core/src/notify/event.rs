@@ -23,14 +23,15 @@ pub enum Event {
         detail: String,
     },
     GatewayRestarted {
-        attempt: u32,
+        /// The n-th restart of the budget; None for one a person asked for.
+        attempt: Option<u32>,
         method: String,
     },
     GatewayRecovered {
         down_for_secs: u64,
     },
     GatewayRestartFailed {
-        attempt: u32,
+        attempt: Option<u32>,
         error: String,
     },
     GatewayRepairStarted {
@@ -42,6 +43,16 @@ pub enum Event {
     },
     GatewayGaveUp {
         attempts: u32,
+        repair: GaveUpRepair,
+    },
+    /// More sessions crossed the threshold in one monitor round than may be switched in one.
+    SwitchDigest {
+        threshold: u8,
+        /// "<platform> <label> (<percent>%)" of each switched session.
+        switched: Vec<String>,
+        failed: Vec<String>,
+        /// Crossed, but beyond this round's limit: switched in the next rounds.
+        waiting: usize,
     },
     QuotaLow {
         /// None when MiniMax reports only a percentage.
@@ -61,6 +72,25 @@ pub enum Event {
     },
 }
 
+/// What became of the repair when the gateway watch gave up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GaveUpRepair {
+    /// It ran and the gateway is still down.
+    Failed,
+    TurnedOff,
+    NoClaude,
+}
+
+/// "1 restart", "3 restarts"; none said as such.
+fn restarts(n: u32) -> String {
+    match n {
+        0 => "without a restart (ASM_GATEWAY_MAX_RESTARTS=0)".into(),
+        1 => "after 1 restart".into(),
+        n => format!("after {n} restarts"),
+    }
+}
+
 impl Event {
     /// A stable name for the kind of event, used for coalescing and in logs.
     pub fn kind(&self) -> &'static str {
@@ -73,6 +103,7 @@ impl Event {
             Event::GatewayRepairStarted { .. } => "gateway_repair_started",
             Event::GatewayRepairResult { .. } => "gateway_repair_result",
             Event::GatewayGaveUp { .. } => "gateway_gave_up",
+            Event::SwitchDigest { .. } => "switch_digest",
             Event::QuotaLow { .. } => "quota_low",
             Event::WorkPaused { .. } => "work_paused",
             Event::WorkResumed { .. } => "work_resumed",
@@ -92,13 +123,34 @@ impl Event {
                 format!("{headline}\n{what}, summary saved to {memory_path}")
             }
             Event::GatewayUnresponsive { url, down_for_secs, detail } => format!("OpenClaw gateway unresponsive for {down_for_secs}s at {url}: {detail}"),
-            Event::GatewayRestarted { attempt, method } => format!("OpenClaw gateway restarted (attempt {attempt}, {method})"),
+            Event::GatewayRestarted { attempt: Some(n), method } => format!("OpenClaw gateway restarted (attempt {n}, {method})"),
+            Event::GatewayRestarted { attempt: None, method } => format!("OpenClaw gateway restarted by hand ({method})"),
             Event::GatewayRecovered { down_for_secs } => format!("OpenClaw gateway recovered after {down_for_secs}s"),
-            Event::GatewayRestartFailed { attempt, error } => format!("OpenClaw gateway restart failed (attempt {attempt}): {error}"),
-            Event::GatewayRepairStarted { attempts } => format!("OpenClaw gateway still down after {attempts} restarts, Claude Code repair started"),
+            Event::GatewayRestartFailed { attempt: Some(n), error } => format!("OpenClaw gateway restart failed (attempt {n}): {error}"),
+            Event::GatewayRestartFailed { attempt: None, error } => format!("OpenClaw gateway restart by hand failed: {error}"),
+            Event::GatewayRepairStarted { attempts } => format!("OpenClaw gateway still down {}, Claude Code repair started", restarts(*attempts)),
             Event::GatewayRepairResult { ok, summary } => format!("Claude Code repair {}: {summary}", if *ok { "finished" } else { "failed" }),
-            Event::GatewayGaveUp { attempts } => {
-                format!("OpenClaw gateway still down after {attempts} restarts and a repair; automatic recovery stopped (gateway_monitor --reset to resume)")
+            Event::GatewayGaveUp { attempts, repair } => {
+                let repair = match repair {
+                    GaveUpRepair::Failed => " and a Claude Code repair",
+                    GaveUpRepair::TurnedOff => ", no repair (ASM_REPAIR=0)",
+                    GaveUpRepair::NoClaude => ", no repair (claude is not on PATH)",
+                };
+                format!("OpenClaw gateway still down {}{repair}; automatic recovery stopped (gateway_monitor --reset to resume)", restarts(*attempts))
+            }
+            Event::SwitchDigest { threshold, switched, failed, waiting } => {
+                let total = switched.len() + failed.len() + waiting;
+                let mut lines = vec![format!("{total} sessions reached {threshold}% context usage this round")];
+                if !switched.is_empty() {
+                    lines.push(format!("switched: {}", switched.join(", ")));
+                }
+                if !failed.is_empty() {
+                    lines.push(format!("not switched (see the monitor log): {}", failed.join(", ")));
+                }
+                if *waiting > 0 {
+                    lines.push(format!("{waiting} more wait for the next rounds (ASM_MAX_SWITCHES_PER_ROUND)"));
+                }
+                lines.join("\n")
             }
             Event::QuotaLow { remaining, percent, resets_at } => {
                 let pct = percent.map(|p| format!(" ({p:.0}%)")).unwrap_or_default();

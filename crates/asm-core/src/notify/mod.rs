@@ -17,7 +17,7 @@ pub mod sender;
 pub mod telegram;
 
 pub use deliver::{PassOptions, PassReport, Sleeper, ThreadSleeper};
-pub use event::Event;
+pub use event::{Event, GaveUpRepair};
 pub use outbox::Outbox;
 
 use crate::clock::{Clock, SystemClock};
@@ -321,24 +321,11 @@ pub fn health(rt: &Runtime) -> NotifyHealth {
         h.warnings.push(format!("chat {} became supergroup {}; set ASM_FEED_CHAT_ID={}", m.from, m.to, m.to));
     }
     if h.pending > 0 {
-        let since = h.oldest_pending_at.map(|t| format!(", oldest queued {}", t.format("%Y-%m-%d %H:%M UTC"))).unwrap_or_default();
+        let since = h.oldest_pending_at.map(|t| format!(", the oldest queued {}", crate::timefmt::relative(t, Utc::now()))).unwrap_or_default();
         h.warnings.push(format!("{} notification(s) waiting in the outbox{since}", h.pending));
     }
     if h.dead > 0 {
         h.warnings.push(format!("{} notification(s) refused for good (kept in {})", h.dead, rt.paths.outbox_file().display()));
     }
     h
-}
-
-/// The section as lines for people.
-pub fn render_health(h: &NotifyHealth) -> Vec<String> {
-    let backend = h.backend.map_or("-", route::Backend::name);
-    let mut lines = vec![format!("notify      backend {backend} ({})", h.backend_reason)];
-    lines.push(format!("            chat {} ({}), topic {}", h.chat.as_deref().unwrap_or("-"), h.chat_source, h.topic));
-    let last = h.last_delivered_at.map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_else(|| "never".into());
-    lines.push(format!("            outbox {} pending, {} dead; last delivery {last}", h.pending, h.dead));
-    if let Some(e) = &h.last_error {
-        lines.push(format!("            last error {e}"));
-    }
-    lines
 }

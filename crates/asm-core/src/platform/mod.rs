@@ -66,6 +66,25 @@ pub trait Adapter: Sync {
 
     /// The platform's hooks or plugin, when ASM installs any there.
     fn hooks(&self) -> Option<&'static dyn PlatformHooks>;
+
+    /// Where [`Adapter::discover`] looks for sessions, for people ("No sessions found" and
+    /// `health_check` say where they looked).
+    fn places(&self, rt: &Runtime) -> Vec<Place>;
+}
+
+/// A place a platform's sessions are looked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Place {
+    pub path: PathBuf,
+    pub exists: bool,
+    /// The variable a person set to name this place (a missing one is worth a warning).
+    pub configured_by: Option<&'static str>,
+}
+
+impl Place {
+    pub fn new(path: PathBuf, configured_by: Option<&'static str>) -> Place {
+        Place { exists: path.exists(), path, configured_by }
+    }
 }
 
 /// ASM's hooks (or plugin) in one platform's configuration, and the calls they make.
@@ -177,6 +196,7 @@ pub fn discover(rt: &Runtime, only: Option<Platform>) -> SessionList {
     }
     all.sort();
     all.redact();
+    all.assign_short_ids();
     all
 }
 

@@ -122,7 +122,7 @@ impl QuotaReport {
         }
         lines.push(format!("resets at: {}", fmt_time(self.resets_at)));
         if let Some(s) = &self.summary {
-            lines.push(format!("reading: {s}{}", self.reading_age_secs.map(|a| format!(" ({} old)", fmt_age(a))).unwrap_or_default()));
+            lines.push(format!("reading: {s}{}", self.reading_age_secs.map(|a| format!(" ({} old)", crate::timefmt::span(a))).unwrap_or_default()));
         }
         lines
     }
@@ -355,8 +355,9 @@ fn log_line_time(line: &str) -> Option<DateTime<Utc>> {
     }
 }
 
-/// What plain `health_check` shows about the quota: the watch, the last reading and its age.
-pub fn health_view(rt: &Runtime, now: DateTime<Utc>) -> Value {
+/// What plain `health_check` shows about the quota: the watch, the last reading and its age
+/// (never reads; `health_check --quota` does).
+pub fn health_view(rt: &Runtime, now: DateTime<Utc>) -> QuotaReport {
     let config = read_openclaw_config(&rt.paths);
     let key = minimax::find_key_in(rt, config.as_ref());
     let state: QuotaState = rt.state().section().unwrap_or_default();
@@ -365,35 +366,9 @@ pub fn health_view(rt: &Runtime, now: DateTime<Utc>) -> Value {
     report.key_source = key.map(|k| k.key.source.clone());
     report.read = if report.watch { "skipped" } else { "off" };
     report.error = state.last_error.clone();
-    let mut view = serde_json::to_value(&report).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut view {
-        for noise in ["events", "hooks", "hosts", "read", "last_reading"] {
-            map.remove(noise);
-        }
-    }
-    view
-}
-
-/// One line for plain `health_check`.
-pub fn health_line(view: &Value) -> String {
-    if view.get("watch").and_then(Value::as_bool) != Some(true) {
-        return "quota       watch off (no MiniMax key configured)".into();
-    }
-    let summary = view.get("summary").and_then(Value::as_str).unwrap_or("no reading yet");
-    let age = view.get("reading_age_secs").and_then(Value::as_i64).map(|a| format!(", {} old", fmt_age(a))).unwrap_or_default();
-    let paused = if view.get("paused").and_then(Value::as_bool) == Some(true) { "; work PAUSED" } else { "" };
-    let error = view.get("error").and_then(Value::as_str).map(|e| format!("; last read failed: {e}")).unwrap_or_default();
-    format!("quota       {summary}{age}{paused}{error}")
+    report
 }
 
 fn fmt_time(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_else(|| "unknown".into())
-}
-
-fn fmt_age(secs: i64) -> String {
-    match secs {
-        s if s < 120 => format!("{s}s"),
-        s if s < 7200 => format!("{}m", s / 60),
-        s => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-    }
 }

@@ -8,6 +8,11 @@
 //! whatever the session's percent now (an OpenClaw session is fresh and low once reset, but
 //! its seed may still be due). A session that crosses again within the cooldown after its
 //! last switch waits (a switch loop would burn the quota on seeds and summaries).
+//!
+//! Only live sessions are acted on: one idle for longer than `active_within` is over the
+//! threshold in the list but nobody is working in it (a month-old history is not an
+//! emergency). At most `max_starts` switches start per round, fullest first; the others wait
+//! for the next rounds, and such a round is reported as one digest instead of a notice each.
 
 use super::record::{key_of, SwitchState};
 use crate::session::SessionInfo;
@@ -21,6 +26,10 @@ pub struct Plan<'a> {
     pub start: Vec<&'a SessionInfo>,
     /// Over the threshold again, but switched less than the cooldown ago: wait until then.
     pub cooling: Vec<(&'a SessionInfo, DateTime<Utc>)>,
+    /// Over the threshold but idle for longer than `active_within`: never acted on.
+    pub idle: Vec<&'a SessionInfo>,
+    /// Over the threshold, due, but beyond this round's `max_starts`: next round.
+    pub deferred: Vec<&'a SessionInfo>,
     /// Keys of switches that started and did not finish: carry them on.
     pub resume: Vec<String>,
     /// Keys of finished switches whose session is below the threshold again (or gone): the
@@ -40,6 +49,27 @@ pub struct Policy {
     pub threshold: u8,
     pub cooldown: Duration,
     pub now: DateTime<Utc>,
+    /// Sessions whose last activity is older than this are not acted on; None: no limit.
+    pub active_within: Option<Duration>,
+    /// Switches started per round at most.
+    pub max_starts: usize,
+}
+
+impl Policy {
+    /// Whether a session was active recently enough to act on (unknown activity is not).
+    fn live(&self, s: &SessionInfo) -> bool {
+        match self.active_within {
+            None => true,
+            Some(within) => s.updated_at.is_some_and(|at| self.now - at <= within),
+        }
+    }
+}
+
+impl Plan<'_> {
+    /// More sessions crossed than may start this round: one digest notice for the round.
+    pub fn is_digest(&self, max_starts: usize) -> bool {
+        self.start.len() + self.deferred.len() > max_starts
+    }
 }
 
 pub fn plan<'a>(sessions: &'a [SessionInfo], state: &SwitchState, policy: Policy) -> Plan<'a> {
@@ -47,7 +77,11 @@ pub fn plan<'a>(sessions: &'a [SessionInfo], state: &SwitchState, policy: Policy
     let mut plan = Plan::default();
     for s in sessions.iter().filter(|s| over(s, threshold)) {
         let record = state.switches.get(&key_of(s.platform, &s.session_id));
-        if record.is_some_and(|r| r.crossing_handled) {
+        if record.is_some_and(|r| r.crossing_handled || !r.is_finished()) {
+            continue;
+        }
+        if !policy.live(s) {
+            plan.idle.push(s);
             continue;
         }
         let cooled_at = record.and_then(|r| r.finished_at).map(|t| t + policy.cooldown).filter(|until| *until > policy.now);
@@ -56,6 +90,9 @@ pub fn plan<'a>(sessions: &'a [SessionInfo], state: &SwitchState, policy: Policy
             None => plan.start.push(s),
         }
     }
+    plan.start.sort_by(|a, b| b.context_percent.unwrap_or_default().total_cmp(&a.context_percent.unwrap_or_default()));
+    let beyond = plan.start.split_off(plan.start.len().min(policy.max_starts));
+    plan.deferred = beyond;
     plan.resume = state.switches.iter().filter(|(_, r)| !r.is_finished()).map(|(k, _)| k.clone()).collect();
     let still_over: BTreeSet<String> = sessions.iter().filter(|s| over(s, threshold)).map(|s| key_of(s.platform, &s.session_id)).collect();
     plan.rearm = state.switches.iter().filter(|(k, r)| r.is_finished() && r.crossing_handled && !still_over.contains(*k)).map(|(k, _)| k.clone()).collect();
@@ -74,7 +111,7 @@ mod tests {
     }
 
     fn at(threshold: u8) -> Policy {
-        Policy { threshold, cooldown: Duration::zero(), now: Utc::now() }
+        Policy { threshold, cooldown: Duration::zero(), now: Utc::now(), active_within: None, max_starts: 100 }
     }
 
     fn record(s: &SessionInfo, finished: bool) -> (String, SwitchRecord) {
@@ -130,11 +167,36 @@ mod tests {
         r.crossing_handled = false;
         let finished = r.finished_at.unwrap();
         let state = SwitchState::of([(key, r)].into());
-        let policy = Policy { threshold: 80, cooldown: Duration::minutes(30), now: finished + Duration::minutes(10) };
+        let policy = Policy { cooldown: Duration::minutes(30), now: finished + Duration::minutes(10), ..at(80) };
         let p = plan(&over, &state, policy);
         assert!(p.start.is_empty());
         assert_eq!(p.cooling.iter().map(|(_, until)| *until).collect::<Vec<_>>(), [finished + Duration::minutes(30)]);
         let later = Policy { now: finished + Duration::minutes(31), ..policy };
         assert_eq!(plan(&over, &state, later).start.len(), 1);
+    }
+
+    #[test]
+    fn idle_sessions_are_listed_but_never_started() {
+        let now = Utc::now();
+        let fresh = SessionInfo { updated_at: Some(now - Duration::minutes(20)), ..session(Platform::ClaudeCode, "fresh", Some(95.0), false) };
+        let old = SessionInfo { updated_at: Some(now - Duration::days(30)), ..session(Platform::ClaudeCode, "old", Some(180.0), false) };
+        let unknown = session(Platform::ClaudeCode, "unknown", Some(90.0), false);
+        let sessions = vec![fresh, old, unknown];
+        let policy = Policy { now, active_within: Some(Duration::hours(6)), ..at(80) };
+        let p = plan(&sessions, &SwitchState::default(), policy);
+        assert_eq!(p.start.iter().map(|s| s.session_id.as_str()).collect::<Vec<_>>(), ["fresh"]);
+        assert_eq!(p.idle.iter().map(|s| s.session_id.as_str()).collect::<Vec<_>>(), ["old", "unknown"]);
+        assert_eq!(plan(&sessions, &SwitchState::default(), Policy { active_within: None, ..policy }).start.len(), 3, "0 = no limit");
+    }
+
+    #[test]
+    fn at_most_max_starts_switches_start_fullest_first_and_the_round_is_a_digest() {
+        let sessions: Vec<SessionInfo> = (0..8).map(|i| session(Platform::Opencode, &format!("s{i}"), Some(81.0 + i as f64), false)).collect();
+        let policy = Policy { max_starts: 5, ..at(80) };
+        let p = plan(&sessions, &SwitchState::default(), policy);
+        assert_eq!(p.start.iter().map(|s| s.session_id.as_str()).collect::<Vec<_>>(), ["s7", "s6", "s5", "s4", "s3"]);
+        assert_eq!(p.deferred.len(), 3);
+        assert!(p.is_digest(5));
+        assert!(!plan(&sessions[..5], &SwitchState::default(), policy).is_digest(5), "five crossings: a notice each");
     }
 }

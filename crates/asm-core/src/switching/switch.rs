@@ -50,6 +50,10 @@ pub struct SwitchReport {
     pub platform: Platform,
     pub session_id: String,
     pub key: Option<String>,
+    /// How notices and logs name the session: its key, else its unique id prefix.
+    pub label: String,
+    /// The session's percent when the switch was asked for.
+    pub percent: Option<f64>,
     pub trigger: Trigger,
     pub dry_run: bool,
     /// Every step was done (or, in a dry run, would be run).
@@ -103,8 +107,18 @@ impl SwitchReport {
     }
 }
 
+/// How a switch is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SwitchOptions {
+    pub trigger: Trigger,
+    pub dry_run: bool,
+    /// Post the feed notice of this switch (the monitor reports a crowded round as one digest).
+    pub notice: bool,
+}
+
 /// Switches `session` (or carries on its unfinished switch).
-pub fn switch(rt: &Runtime, clock: &dyn Clock, session: &SessionInfo, trigger: Trigger, dry_run: bool) -> Result<SwitchReport, SwitchingError> {
+pub fn switch(rt: &Runtime, clock: &dyn Clock, session: &SessionInfo, options: SwitchOptions) -> Result<SwitchReport, SwitchingError> {
+    let SwitchOptions { trigger, dry_run, notice } = options;
     let key = key_of(session.platform, &session.session_id);
     let now = clock.now();
     let state: SwitchState = rt.state().section::<SwitchState>()?.migrated();
@@ -124,7 +138,7 @@ pub fn switch(rt: &Runtime, clock: &dyn Clock, session: &SessionInfo, trigger: T
     let lock_path = rt.paths.state_dir.join(".asm_switch.lock");
     let Some(_lock) = FileLock::try_exclusive(&lock_path)? else { return Err(SwitchingError::Busy(lock_path)) };
     let record = unfinished.unwrap_or_else(|| new_record(session, trigger, now));
-    Run { rt, clock, session, key, record, report: empty_report(session, trigger, false) }.go()
+    Run { rt, clock, session, key, record, report: empty_report(session, trigger, false), notice }.go()
 }
 
 fn new_record(session: &SessionInfo, trigger: Trigger, now: DateTime<Utc>) -> SwitchRecord {
@@ -141,6 +155,8 @@ fn empty_report(session: &SessionInfo, trigger: Trigger, dry_run: bool) -> Switc
         platform: session.platform,
         session_id: session.session_id.clone(),
         key: session.key.clone(),
+        label: session.short_label(),
+        percent: session.context_percent,
         trigger,
         dry_run,
         switched: false,
@@ -200,6 +216,7 @@ struct Run<'a> {
     key: String,
     record: SwitchRecord,
     report: SwitchReport,
+    notice: bool,
 }
 
 impl Run<'_> {
@@ -346,7 +363,11 @@ impl Run<'_> {
         self.save()?;
         self.report.switched = true;
         self.report.handed_to = handed.map(|(to, _)| to);
-        let label = self.session.key.clone().unwrap_or_else(|| self.session.short_label());
+        if !self.notice {
+            log::info!("{} session {} switched (reported in the round's digest)", self.session.platform.display_name(), self.session.session_id);
+            return Ok(self.report);
+        }
+        let label = self.session.short_label();
         Notifier::new(self.rt).emit(&Event::ContextSwitch {
             platform: self.session.platform,
             percent: self.record.percent.unwrap_or_default(),

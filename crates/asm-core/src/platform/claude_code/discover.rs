@@ -146,6 +146,7 @@ fn session_info(file: &SessionFile, facts: TranscriptFacts, modified: Option<Sys
         estimated: tokens_estimated || !window.known,
         live: Some(ctx.registry.is_live(&file.session_id, modified, ctx.now)),
         updated_at: modified.map(DateTime::<Utc>::from),
+        short_id: String::new(),
         source: file.path.display().to_string(),
         children: file.subagents.iter().map(|a| a.agent_id.clone()).collect(),
         transcript: Some(TranscriptRef::new(StoreKind::JsonlFile, file.path.clone(), file.session_id.clone())),

@@ -60,4 +60,8 @@ impl Adapter for ClaudeCode {
     fn hooks(&self) -> Option<&'static dyn PlatformHooks> {
         Some(&hooks::ClaudeCodeHooks)
     }
+
+    fn places(&self, rt: &Runtime) -> Vec<crate::platform::Place> {
+        paths::places(&rt.env)
+    }
 }

@@ -42,6 +42,33 @@ pub fn config_dirs(env: &Env) -> Vec<PathBuf> {
     dirs
 }
 
+/// Where sessions are looked for: `projects/` of each candidate config dir, existing or not.
+pub fn places(env: &Env) -> Vec<crate::platform::Place> {
+    let configured: Vec<PathBuf> = env
+        .get("CLAUDE_CONFIG_DIR")
+        .map(|list| list.split(',').map(str::trim).filter(|p| !p.is_empty()).map(|p| env.expand_tilde(p)).collect())
+        .unwrap_or_default();
+    // A config dir a person named that is not there is worth a warning; one without projects yet is not.
+    let mut places: Vec<crate::platform::Place> = configured
+        .into_iter()
+        .map(|d| if d.exists() { crate::platform::Place::new(d.join("projects"), None) } else { crate::platform::Place::new(d, Some("CLAUDE_CONFIG_DIR")) })
+        .collect();
+    let defaults = [
+        env.home().map(|h| h.join(".claude")),
+        match env.get("XDG_CONFIG_HOME") {
+            Some(xdg) => Some(env.expand_tilde(xdg).join("claude")),
+            None => env.home().map(|h| h.join(".config").join("claude")),
+        },
+    ];
+    for dir in defaults.into_iter().flatten() {
+        let path = dir.join("projects");
+        if !places.iter().any(|p| p.path == path) {
+            places.push(crate::platform::Place::new(path, None));
+        }
+    }
+    places
+}
+
 /// The directory name Claude Code gives a launch cwd under `projects/`: every UTF-16 unit that
 /// is not an ASCII letter or digit becomes `-`; names over 200 units are cut and get `-` plus
 /// the base-36 Java string hash of the original cwd. Pass the real path (symlinks resolved),

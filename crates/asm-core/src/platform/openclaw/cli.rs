@@ -71,6 +71,7 @@ mod tests {
             stdout: stdout.as_bytes().to_vec(),
             stderr: stderr.as_bytes().to_vec(),
             timed_out: false,
+            cancelled: false,
             elapsed: std::time::Duration::ZERO,
         }
     }

@@ -105,6 +105,7 @@ fn session_info(rt: &Runtime, store: &Store, source: &str, row: Row) -> SessionI
         // The gateway holds every session; no per-session process says whether one is live.
         live: None,
         updated_at: entry.last_activity(),
+        short_id: String::new(),
         source: source.to_string(),
         children: Vec::new(),
         transcript,

@@ -67,4 +67,8 @@ impl Adapter for Openclaw {
         // ASM starts the fresh OpenClaw session itself; nothing waits for a hook.
         None
     }
+
+    fn places(&self, rt: &Runtime) -> Vec<crate::platform::Place> {
+        paths::places(rt)
+    }
 }

@@ -56,6 +56,20 @@ pub fn stores(rt: &Runtime) -> Result<Vec<Store>, std::io::Error> {
     Ok(found)
 }
 
+/// Where sessions are looked for: the agents folder of the state dir (and OPENCLAW_AGENT_DIR).
+pub fn places(rt: &Runtime) -> Vec<crate::platform::Place> {
+    let named_by = ["OPENCLAW_STATE_DIR", "OPENCLAW_HOME", "OPENCLAW_PROFILE"].into_iter().find(|v| rt.env.get(v).is_some());
+    // A state dir a person named that is not there is worth a warning; an empty one is not.
+    let mut places = match named_by.filter(|_| !rt.paths.state_dir.exists()) {
+        Some(var) => vec![crate::platform::Place::new(rt.paths.state_dir.clone(), Some(var))],
+        None => vec![crate::platform::Place::new(rt.paths.openclaw_agents_dir(), None)],
+    };
+    if let Some(dir) = rt.env.get("OPENCLAW_AGENT_DIR") {
+        places.push(crate::platform::Place::new(rt.env.expand_tilde(dir), Some("OPENCLAW_AGENT_DIR")));
+    }
+    places
+}
+
 fn store_of_agent(agent_dir: &Path) -> Option<Store> {
     let agent_id = agent_dir.file_name()?.to_string_lossy().into_owned();
     let db = agent_dir.join(SQLITE_STORE);

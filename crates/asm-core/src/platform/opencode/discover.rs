@@ -130,6 +130,7 @@ fn session_info(stored: &StoredSession, children: Vec<String>, source: &str, mod
         estimated: m.estimated,
         live: None,
         updated_at: stored.updated_ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single()),
+        short_id: String::new(),
         source: source.to_string(),
         children,
         transcript: None,

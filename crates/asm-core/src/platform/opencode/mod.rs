@@ -67,4 +67,8 @@ impl Adapter for Opencode {
     fn hooks(&self) -> Option<&'static dyn PlatformHooks> {
         Some(&hooks::OpencodeHooks)
     }
+
+    fn places(&self, rt: &Runtime) -> Vec<crate::platform::Place> {
+        paths::OpencodePaths::resolve(&rt.env).map(|p| p.places()).unwrap_or_default()
+    }
 }

@@ -69,6 +69,14 @@ impl OpencodePaths {
         found
     }
 
+    /// Where sessions are looked for: `OPENCODE_DB`, the data dir's databases, the legacy tree.
+    pub fn places(&self) -> Vec<crate::platform::Place> {
+        let mut places: Vec<crate::platform::Place> = self.db_override.iter().map(|p| crate::platform::Place::new(p.clone(), Some("OPENCODE_DB"))).collect();
+        places.push(crate::platform::Place::new(self.data_dir.join("opencode.db"), None));
+        places.push(crate::platform::Place::new(self.storage_dir(), None));
+        places
+    }
+
     /// The legacy JSON tree of OpenCode ≤ 1.1.x (left in place after upgrades).
     pub fn storage_dir(&self) -> PathBuf {
         self.data_dir.join("storage")
