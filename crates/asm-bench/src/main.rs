@@ -5,11 +5,14 @@
 //! - `session_manager --list --json` over 10,000 Claude Code sessions (several GB) plus an
 //!   OpenCode database with thousands of sessions: under 300 ms on a 2-core machine;
 //! - doubling the bytes with the same session count grows that time by at most 10 %;
-//! - extraction of a 200 MB transcript: seconds, with memory in tens of MB.
+//! - extraction of a 200 MB transcript: seconds, with memory in tens of MB;
+//! - a frozen gateway is restarted within ASM_GATEWAY_TIMEOUT + 20 s.
 //!
 //! Sizes can be scaled down for a quick look: ASM_BENCH_SESSIONS, ASM_BENCH_BYTES (per
-//! Claude Code session), ASM_BENCH_OPENCODE_SESSIONS, ASM_BENCH_OPENCLAW_SESSIONS, ASM_BENCH_RUNS.
+//! Claude Code session), ASM_BENCH_OPENCODE_SESSIONS, ASM_BENCH_OPENCLAW_SESSIONS, ASM_BENCH_RUNS,
+//! ASM_BENCH_HANG_RUNS, ASM_BENCH_HANG_TIMEOUT.
 
+mod bench_gateway;
 mod bench_memory;
 mod gen_claude_code;
 mod gen_openclaw;
@@ -76,6 +79,7 @@ fn run(root: &Path, sizes: &Sizes) {
     let _ = std::fs::remove_dir_all(root);
     std::fs::create_dir_all(root).expect("bench dir");
     println!("{}", bench_memory::run(root));
+    println!("{}", bench_gateway::run(root, &sibling("asm_monitor")));
 }
 
 /// Builds one history and returns the median warm time of `session_manager --list --json`.
