@@ -308,7 +308,8 @@ fn hook(rt: &Runtime, args: &Args) -> asm_core::Result<i32> {
     };
     let mut stdin = String::new();
     std::io::stdin().take(4 * 1024 * 1024).read_to_string(&mut stdin).map_err(|e| Error::Failed(format!("cannot read the hook input on stdin: {e}")))?;
-    let event = hooks.parse_event(&stdin).map_err(|e| Error::Usage(e.to_string()))?;
+    // Exit 1, never 2: Claude Code takes a PreCompact hook's exit 2 as "block the compaction".
+    let event = hooks.parse_event(&stdin).map_err(|e| Error::Failed(e.to_string()))?;
     match asm_core::memory::handle_hook(rt, platform, &event, Utc::now()) {
         Ok(Some(context)) => cli::print_text(&hooks.render_context(&event, &context)),
         Ok(None) => {}

@@ -266,7 +266,8 @@ fn inject_gives_a_pending_handoff_once() {
     assert!(context.contains("RUN_TOOL: check the gateway health") && context.contains(CC_TOOL_SESSION));
     let again = w.run(&["--action", "inject", "--platform", "claude-code"], Some(&hook));
     assert!(again.status.success() && stdout(&again).is_empty(), "given once only");
-    assert_one_line_error(&w.run(&["--action", "inject", "--platform", "claude-code"], Some("garbage")), 2, "hook input is not the JSON");
+    // Exit 1, not 2: Claude Code reads a PreCompact hook's exit 2 as "block the compaction".
+    assert_one_line_error(&w.run(&["--action", "hook", "--platform", "claude-code"], Some("garbage")), 1, "hook input is not the JSON");
     assert_one_line_error(&w.run(&["--action", "inject", "--platform", "openclaw"], Some(&hook)), 2, "takes no hooks from ASM");
 }
 

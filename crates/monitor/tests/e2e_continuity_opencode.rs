@@ -78,7 +78,6 @@ impl World {
             .env("OPENCODE_SERVER_PASSWORD", PASSWORD)
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("ASM_NOTIFY_BACKEND", "log")
-            .env("ASM_GATEWAY_URL", "http://127.0.0.1:9")
             .env("ASM_OPENCODE_URL", &self.serve_url);
         c
     }
@@ -170,6 +169,7 @@ fn opencode_sessions_hand_over_to_the_next_session_and_to_a_continuation_through
     // 2. A session at 90 %: the monitor switches it; the next session in the project gets the handoff, once.
     let first = world.run("build the CSV importer", &[]);
     let monitor = world.command(&world.scripts().join("asm_monitor")).arg("--once").output().unwrap();
+    assert!(monitor.status.success(), "{}\n{}", text(&monitor.stdout), text(&monitor.stderr));
     let memory = world.memory(&first);
     assert_eq!(memory["origin"], "switch", "monitor: {}\n{memory}", text(&monitor.stderr));
     let marker = format!("(asm-handoff {first}.g1)");
