@@ -161,11 +161,11 @@ fn turn_lines(turn: u64, blob: &str, output: &str) -> Vec<String> {
 }
 
 /// Forgets the peak so that VmHWM measures the extraction alone (Linux ≥ 4.0).
-fn reset_peak_rss() {
+pub fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-fn vm_kib(field: &str) -> Option<u64> {
+pub fn vm_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()

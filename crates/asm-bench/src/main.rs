@@ -13,6 +13,7 @@
 //! ASM_BENCH_HANG_RUNS, ASM_BENCH_HANG_TIMEOUT.
 
 mod bench_gateway;
+mod bench_hostile;
 mod bench_memory;
 mod gen_claude_code;
 mod gen_openclaw;
@@ -55,6 +56,11 @@ fn main() {
 }
 
 fn run(root: &Path, sizes: &Sizes) {
+    if std::env::var("ASM_BENCH_ONLY").as_deref() == Ok("hostile") {
+        std::fs::create_dir_all(root).expect("bench dir");
+        bench_hostile::run(root).iter().for_each(|l| println!("{l}"));
+        return;
+    }
     let bin = sibling("asm_session_manager");
     println!(
         "asm_bench: {} Claude Code sessions × {} KB, {} OpenCode sessions, {} OpenClaw sessions; {} warm runs each",
@@ -79,6 +85,9 @@ fn run(root: &Path, sizes: &Sizes) {
     let _ = std::fs::remove_dir_all(root);
     std::fs::create_dir_all(root).expect("bench dir");
     println!("{}", bench_memory::run(root));
+    for line in bench_hostile::run(root) {
+        println!("{line}");
+    }
     println!("{}", bench_gateway::run(root, &sibling("asm_monitor")));
 }
 

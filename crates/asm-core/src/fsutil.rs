@@ -1,9 +1,13 @@
 //! File-system primitives that keep data safe: atomic replacement (temp file in the same
-//! directory, fsync, rename, fsync of the directory), advisory locks and private modes.
+//! directory, fsync, rename, fsync of the directory), advisory locks, private modes, and the
+//! one way ASM opens a file it writes: never through a symbolic link (O_NOFOLLOW), never
+//! anything but a regular file (a FIFO or a device planted under the name is refused, without
+//! blocking on it), and never by changing the mode of a directory it did not make.
 
+use nix::fcntl::OFlag;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -11,22 +15,108 @@ use thiserror::Error;
 pub enum FsError {
     #[error("cannot {action} {path}: {source}")]
     Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("{0} is a symbolic link; ASM does not write through links it did not make (remove it, or point the setting at the real place)")]
+    Link(PathBuf),
+    #[error("{0} is not a regular file; ASM writes only regular files there")]
+    NotRegular(PathBuf),
+    #[error("{0} is not a directory")]
+    NotDirectory(PathBuf),
 }
 
 impl FsError {
     pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
         FsError::Io { action, path: path.to_path_buf(), source }
     }
+
+    /// Out of disk space (ENOSPC) or over a file-size limit (EFBIG).
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, FsError::Io { source, .. } if matches!(source.raw_os_error(), Some(28) | Some(27)))
+    }
 }
 
-/// Creates `dir` (and parents) and sets its mode, e.g. 0o700 for private dirs.
-pub fn ensure_dir(dir: &Path, mode: u32) -> Result<(), FsError> {
-    fs::create_dir_all(dir).map_err(|e| FsError::io("create directory", dir, e))?;
-    let current = fs::metadata(dir).map_err(|e| FsError::io("inspect directory", dir, e))?.permissions().mode() & 0o777;
-    if current != mode {
-        fs::set_permissions(dir, fs::Permissions::from_mode(mode)).map_err(|e| FsError::io("set mode of", dir, e))?;
+/// A private directory ASM owns inside the state dir (`logs/`, `.session_memory/`): created
+/// 0700 (with its parents) when missing; an existing one keeps its mode. A symbolic link or a
+/// file in its place is refused.
+pub fn ensure_dir(dir: &Path) -> Result<(), FsError> {
+    match fs::symlink_metadata(dir) {
+        Ok(m) if m.file_type().is_symlink() => Err(FsError::Link(dir.to_path_buf())),
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(FsError::NotDirectory(dir.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_private_dir(dir),
+        Err(e) => Err(FsError::io("inspect directory", dir, e)),
     }
-    Ok(())
+}
+
+/// The state dir itself: created 0700 when missing; an existing one is used as it is, its
+/// mode kept (it is OpenClaw's, and a person may have made it a link to another disk).
+pub fn ensure_state_dir(dir: &Path) -> Result<(), FsError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    create_private_dir(dir)
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), FsError> {
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| FsError::io("create directory", dir, e))
+}
+
+/// How [`open_private`] opens a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Appending (logs, the outbox), created 0600 when missing.
+    Append,
+    /// Reading and writing in place (lock and pid files), created 0600 when missing.
+    ReadWrite,
+}
+
+/// Opens a file ASM writes, created 0600 when missing: never through a symbolic link, never a
+/// FIFO, device or directory (the open does not block on a FIFO either).
+pub fn open_private(path: &Path, access: Access) -> Result<File, FsError> {
+    let mut options = OpenOptions::new();
+    match access {
+        Access::Append => options.read(true).append(true),
+        Access::ReadWrite => options.read(true).write(true),
+    };
+    options.create(true).mode(0o600).custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC).bits());
+    let file = options.open(path).map_err(|e| match e.raw_os_error() {
+        Some(code) if code == nix::errno::Errno::ELOOP as i32 => FsError::Link(path.to_path_buf()),
+        Some(code) if code == nix::errno::Errno::ENXIO as i32 => FsError::NotRegular(path.to_path_buf()),
+        _ => FsError::io("open", path, e),
+    })?;
+    let meta = file.metadata().map_err(|e| FsError::io("inspect", path, e))?;
+    if !meta.is_file() {
+        return Err(FsError::NotRegular(path.to_path_buf()));
+    }
+    Ok(file)
+}
+
+/// The most ASM reads of one JSON file of a platform's store (OpenClaw's `sessions.json`).
+pub const STORE_FILE_CAP: u64 = 64 * 1024 * 1024;
+/// The most ASM reads of a small settings or registry file.
+pub const SMALL_FILE_CAP: u64 = 4 * 1024 * 1024;
+
+/// Opens a file of a platform's store (or a config) for reading: a link a person made is
+/// followed, but only a regular file is read. A FIFO, a device (`/dev/zero` behind a link) or
+/// a link loop is an error, and the open never blocks on a FIFO.
+pub fn open_for_reading(path: &Path) -> std::io::Result<File> {
+    let file = OpenOptions::new().read(true).custom_flags((OFlag::O_NONBLOCK | OFlag::O_CLOEXEC).bits()).open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+    }
+    Ok(file)
+}
+
+/// A whole regular file, refused when it is larger than `cap` bytes (nothing over the cap is
+/// read into memory).
+pub fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = open_for_reading(path)?;
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, format!("larger than the {} MiB ASM reads", cap / (1024 * 1024))));
+    }
+    Ok(bytes)
 }
 
 /// Replaces `path` with `bytes` so that a reader (or a crash) sees either the old file or the
@@ -48,16 +138,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), FsError>
     result
 }
 
-/// Removes temp files that [`write_atomic`] left for `path` when its writer was killed between
-/// creating the temp file and renaming it (their pid no longer runs). Call under the lock.
-pub fn remove_stale_temp_files(path: &Path) {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return };
-    let prefix = format!(".{}.tmp.", name.to_string_lossy());
+/// Removes the temp files [`write_atomic`] left in `dir` when a writer was killed between
+/// creating one and renaming it: `.<name>.tmp.<pid>.<n>` whose pid no longer runs. Call it
+/// under the lock of the files in that directory.
+pub fn sweep_stale_temp_files(dir: &Path) {
     let Ok(entries) = fs::read_dir(if dir.as_os_str().is_empty() { Path::new(".") } else { dir }) else { return };
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().into_owned();
-        let pid = file.strip_prefix(&prefix).and_then(|rest| rest.split('.').next()).and_then(|p| p.parse::<i32>().ok());
-        if pid.is_some_and(|pid| !crate::proc::pid_alive(pid)) {
+        let Some((_, after)) = file.strip_prefix('.').and_then(|rest| rest.rsplit_once(".tmp.")) else { continue };
+        let pid = after.split('.').next().and_then(|p| p.parse::<i32>().ok());
+        if pid.is_some_and(|pid| !crate::proc::pid_alive(pid)) && entry.file_type().is_ok_and(|t| t.is_file()) {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -104,7 +194,7 @@ impl FileLock {
 }
 
 fn open_lock_file(lock_path: &Path) -> Result<File, FsError> {
-    OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(lock_path).map_err(|e| FsError::io("open lock file", lock_path, e))
+    open_private(lock_path, Access::ReadWrite)
 }
 
 impl Drop for FileLock {
@@ -116,11 +206,13 @@ impl Drop for FileLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::{symlink, PermissionsExt};
 
     #[test]
     fn atomic_write_replaces_and_sets_mode() {
-        let dir = std::env::temp_dir().join(format!("asm-fsutil-{}", std::process::id()));
-        ensure_dir(&dir, 0o700).unwrap();
+        let tmp = asm_testkit::TempDir::new("fsutil-atomic");
+        let dir = tmp.join("private");
+        ensure_dir(&dir).unwrap();
         let f = dir.join("x.json");
         write_atomic(&f, b"one", 0o600).unwrap();
         write_atomic(&f, b"two", 0o600).unwrap();
@@ -128,6 +220,43 @@ mod tests {
         assert_eq!(fs::metadata(&f).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1, "no temp files left behind");
-        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn links_and_special_files_are_refused_and_dirs_keep_their_mode() {
+        let tmp = asm_testkit::TempDir::new("fsutil-links");
+        let target = tmp.join("target.txt");
+        fs::write(&target, "precious").unwrap();
+        let link = tmp.join("planted.log");
+        symlink(&target, &link).unwrap();
+        for access in [Access::Append, Access::ReadWrite] {
+            assert!(matches!(open_private(&link, access), Err(FsError::Link(_))));
+        }
+        assert!(FileLock::exclusive(&link).is_err());
+        assert_eq!(fs::read_to_string(&target).unwrap(), "precious");
+        let fifo = tmp.join("fifo.jsonl");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+        assert!(matches!(open_private(&fifo, Access::Append), Err(FsError::NotRegular(_))), "no hang, no write");
+        let shared = tmp.join("shared");
+        fs::create_dir(&shared).unwrap();
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o755)).unwrap();
+        let dir_link = tmp.join("logs");
+        symlink(&shared, &dir_link).unwrap();
+        assert!(matches!(ensure_dir(&dir_link), Err(FsError::Link(_))));
+        ensure_dir(&shared).unwrap();
+        ensure_state_dir(&shared).unwrap();
+        assert_eq!(fs::metadata(&shared).unwrap().permissions().mode() & 0o777, 0o755, "an existing dir keeps its mode");
+        assert!(open_for_reading(&fifo).unwrap_err().to_string().contains("not a regular file"), "a FIFO is not read, and not waited on");
+        let zero = tmp.join("zero.jsonl");
+        symlink("/dev/zero", &zero).unwrap();
+        assert!(read_capped(&zero, 1024).is_err());
+        let looped = tmp.join("loop.jsonl");
+        symlink(&looped, &looped).unwrap();
+        assert!(open_for_reading(&looped).is_err());
+        fs::write(tmp.join("big"), vec![b'x'; 2048]).unwrap();
+        assert!(read_capped(&tmp.join("big"), 1024).unwrap_err().to_string().contains("larger than"));
+        assert_eq!(read_capped(&link, 1024).unwrap(), b"precious", "a link a person made is read through");
+        let e = FsError::Link(link.clone()).to_string();
+        assert!(e.contains("planted.log") && e.contains("symbolic link"), "{e}");
     }
 }

@@ -60,7 +60,7 @@ fn bracket_depth(text: &str) -> usize {
 /// The file as a JSON value; None when it does not exist.
 pub fn read_file(path: &Path) -> Result<Option<Value>, ConfigFileError> {
     let io = |source| ConfigFileError::Io { path: path.to_path_buf(), source };
-    let file = match std::fs::File::open(path) {
+    let file = match crate::fsutil::open_for_reading(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io(e)),

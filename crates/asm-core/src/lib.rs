@@ -8,6 +8,7 @@
 //! `switching::plan`, `notify::policy`) are pure state machines on an injected
 //! [`clock::Clock`], tested without sleeping or sockets.
 
+pub mod bounded_json; // huge JSON records read with their long strings clipped, memory bounded
 pub mod cli; //          exit codes, the one error printer, logging start-up for binaries
 pub mod clock; //        Clock trait: the system clock and a manual one for tests
 pub mod config; //       ASM_* variables: parse, validate, defaults, effective view without secrets

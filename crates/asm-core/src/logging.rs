@@ -5,9 +5,8 @@
 
 use crate::config::Config;
 use crate::paths::Paths;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, IsTerminal, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -88,9 +87,7 @@ pub struct RotatingFile {
 impl RotatingFile {
     pub fn open(path: &Path, max_bytes: u64, keep: u32) -> io::Result<RotatingFile> {
         if let Some(dir) = path.parent() {
-            if !dir.is_dir() {
-                std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-            }
+            crate::fsutil::ensure_dir(dir).map_err(io::Error::other)?;
         }
         let file = open_append(path)?;
         let size = file.metadata()?.len();
@@ -119,8 +116,10 @@ impl RotatingFile {
     }
 }
 
+/// Never through a link planted in place of the log (nor a FIFO): refused, and the lines go
+/// to stderr instead.
 fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).mode(0o600).open(path)
+    crate::fsutil::open_private(path, crate::fsutil::Access::Append).map_err(io::Error::other)
 }
 
 #[cfg(test)]

@@ -177,28 +177,77 @@ pub fn run(cmd: &Cmd) -> Result<Output, ProcError> {
             let _ = pipe.write_all(&bytes);
         });
     }
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
+    let stdout = Drain::start(child.stdout.take());
+    let stderr = Drain::start(child.stderr.take());
     let (status, ending) = wait_with_deadline(&mut child, cmd.timeout, cmd.cancel.as_deref());
+    // The child is gone; a grandchild it left behind may still hold the pipes open (a restart
+    // command that backgrounds the gateway). The output is read with a deadline, then the
+    // whole group is killed, and whatever arrived is kept.
+    let pgid = child.id() as i32;
+    let outputs = [stdout, stderr];
+    if !outputs.iter().all(|d| d.wait(OUTPUT_GRACE)) {
+        kill_group(pgid, Signal::SIGKILL);
+        outputs.iter().for_each(|d| {
+            d.wait(OUTPUT_GRACE);
+        });
+    }
+    let [stdout, stderr] = outputs;
     Ok(Output {
         code: status.and_then(|s| s.code()),
         signal: status.and_then(|s| s.signal()),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
+        stdout: stdout.take(),
+        stderr: stderr.take(),
         timed_out: ending == Ending::TimedOut,
         cancelled: ending == Ending::Cancelled,
         elapsed: started.elapsed(),
     })
 }
 
-fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut p) = pipe {
-            let _ = p.read_to_end(&mut buf);
+/// How long the output may still come after the child ended, before its group is killed.
+const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+/// The most kept of one stream; the rest is read and dropped (a child cannot fill memory).
+const MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
+
+/// A pipe read on its own thread into a shared buffer, so the caller can stop waiting for it.
+struct Drain {
+    buf: Arc<std::sync::Mutex<Vec<u8>>>,
+    done: std::sync::mpsc::Receiver<()>,
+    finished: std::cell::Cell<bool>,
+}
+
+impl Drain {
+    fn start<R: Read + Send + 'static>(pipe: Option<R>) -> Drain {
+        let buf = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, done) = std::sync::mpsc::channel();
+        let shared = buf.clone();
+        std::thread::spawn(move || {
+            if let Some(mut p) = pipe {
+                let mut chunk = [0u8; 64 * 1024];
+                while let Ok(n) = p.read(&mut chunk) {
+                    if n == 0 {
+                        break;
+                    }
+                    let mut b = shared.lock().unwrap_or_else(|e| e.into_inner());
+                    let room = MAX_OUTPUT_BYTES.saturating_sub(b.len());
+                    b.extend_from_slice(&chunk[..n.min(room)]);
+                }
+            }
+            let _ = tx.send(());
+        });
+        Drain { buf, done, finished: std::cell::Cell::new(false) }
+    }
+
+    /// Whether the pipe reached its end within `limit`.
+    fn wait(&self, limit: Duration) -> bool {
+        if !self.finished.get() {
+            self.finished.set(self.done.recv_timeout(limit).is_ok());
         }
-        buf
-    })
+        self.finished.get()
+    }
+
+    fn take(self) -> Vec<u8> {
+        std::mem::take(&mut *self.buf.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 /// How a wait ended.
@@ -305,6 +354,14 @@ mod tests {
         t.join().unwrap();
         assert!(out.cancelled && !out.timed_out, "{out:?}");
         assert_eq!(out.describe(), "stopped: the monitor is stopping");
+    }
+
+    #[test]
+    fn a_grandchild_holding_the_pipes_does_not_hold_the_caller() {
+        let started = Instant::now();
+        let out = run(&Cmd::new(["sh", "-c", "echo started; sleep 600 & exit 0"]).timeout(Duration::from_secs(60))).unwrap();
+        assert_eq!((out.code, out.stdout_text().trim()), (Some(0), "started"));
+        assert!(started.elapsed() < Duration::from_secs(30), "returned after the output grace, not after the grandchild");
     }
 
     #[test]

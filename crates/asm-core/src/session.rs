@@ -60,6 +60,10 @@ pub struct SessionInfo {
     pub compact_at_tokens: Option<u64>,
     /// True when tokens or window are ASM's estimate rather than the platform's number.
     pub estimated: bool,
+    /// The platform's number cannot be right (more than 10× the window, or more than any
+    /// model's window): shown as doubtful, never acted on.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub doubtful: bool,
     /// Whether a live process holds the session; None when the platform does not say.
     pub live: Option<bool>,
     pub updated_at: Option<DateTime<Utc>>,
@@ -93,6 +97,7 @@ impl SessionInfo {
             context_percent: None,
             compact_at_tokens: None,
             estimated: false,
+            doubtful: false,
             live: None,
             updated_at: None,
             short_id: String::new(),
@@ -125,6 +130,17 @@ impl SessionInfo {
         } else {
             &self.short_id
         }
+    }
+}
+
+/// More tokens than any model's context window holds (the largest known is 10M).
+pub const LARGEST_KNOWN_WINDOW: u64 = 10_000_000;
+
+impl SessionInfo {
+    /// Whether the context number cannot be right: over 10× the window, or over any window.
+    pub fn implausible(&self) -> bool {
+        let Some(tokens) = self.context_tokens else { return false };
+        tokens > LARGEST_KNOWN_WINDOW || self.context_window.is_some_and(|w| tokens > w.saturating_mul(10))
     }
 }
 
@@ -218,6 +234,20 @@ impl SessionList {
         }
     }
 
+    /// Marks the sessions whose numbers cannot be right as doubtful.
+    pub fn mark_doubtful(&mut self) {
+        for s in self.sessions.iter_mut().filter(|s| s.implausible()) {
+            log::warn!(
+                "{} session {}: {} tokens in a {} window cannot be right; shown as doubtful, not acted on",
+                s.platform,
+                s.session_id,
+                s.context_tokens.unwrap_or_default(),
+                s.context_window.map_or("unknown".to_string(), |w| w.to_string())
+            );
+            s.doubtful = true;
+        }
+    }
+
     /// Gives every session its shortest unique id prefix among this list's sessions.
     pub fn assign_short_ids(&mut self) {
         let ids: Vec<&str> = self.sessions.iter().map(|s| s.session_id.as_str()).collect();
@@ -258,6 +288,22 @@ mod tests {
         let shown: Vec<&str> = list.sessions.iter().map(|s| s.short_id()).collect();
         assert_eq!(shown, ["ses_df4c1", "ses_df4c9", "ffef2de7"]);
         assert_eq!(SessionInfo::bare(Platform::Opencode, "ses_x").short_label(), "ses_x", "an id without a list is shown whole");
+    }
+
+    #[test]
+    fn impossible_numbers_are_doubtful() {
+        let at = |tokens: u64, window: Option<u64>| SessionInfo {
+            context_tokens: Some(tokens),
+            context_window: window,
+            ..SessionInfo::bare(Platform::ClaudeCode, "x")
+        };
+        assert!(at(u64::MAX, Some(200_000)).implausible());
+        assert!(at(1 << 63, None).implausible());
+        assert!(at(2_000_001, Some(200_000)).implausible());
+        assert!(!at(360_000, Some(200_000)).implausible(), "over the window after a failed compaction happens");
+        let mut list = SessionList { sessions: vec![at(u64::MAX, Some(200_000)), at(100, Some(200_000))], errors: vec![] };
+        list.mark_doubtful();
+        assert_eq!(list.sessions.iter().map(|s| s.doubtful).collect::<Vec<_>>(), [true, false]);
     }
 
     #[test]

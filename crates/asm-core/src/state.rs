@@ -95,11 +95,13 @@ impl StateStore {
     fn lock(&self) -> Result<FileLock, StateError> {
         if let Some(dir) = self.path.parent() {
             if !dir.as_os_str().is_empty() && !dir.exists() {
-                fsutil::ensure_dir(dir, 0o700)?;
+                fsutil::ensure_state_dir(dir)?;
             }
         }
         let lock = FileLock::exclusive(&self.lock_path)?;
-        fsutil::remove_stale_temp_files(&self.path);
+        if let Some(dir) = self.path.parent() {
+            fsutil::sweep_stale_temp_files(dir);
+        }
         Ok(lock)
     }
 
@@ -137,8 +139,11 @@ impl StateStore {
         Ok(fresh())
     }
 
+    /// Every string is redacted on its way to disk: a section may quote a command's output.
     fn store_locked(&self, doc: &Map<String, Value>) -> Result<(), StateError> {
-        let mut bytes = serde_json::to_vec_pretty(doc).map_err(|e| StateError::Encode { section: "*".into(), message: e.to_string() })?;
+        let mut doc = Value::Object(doc.clone());
+        crate::redact::redact_json(&mut doc);
+        let mut bytes = serde_json::to_vec_pretty(&doc).map_err(|e| StateError::Encode { section: "*".into(), message: e.to_string() })?;
         bytes.push(b'\n');
         fsutil::write_atomic(&self.path, &bytes, 0o600)?;
         Ok(())

@@ -107,7 +107,14 @@ pub fn render_one(s: &SessionInfo, opts: &TableOptions) -> String {
     field("model", s.model.clone());
     field("tokens", s.context_tokens.map(|t| t.to_string()));
     field("window", s.context_window.map(|t| t.to_string()));
-    field("used", s.context_percent.map(|p| format!("{p:.1}%{}", if s.estimated { " (estimated)" } else { "" })));
+    let note = if s.doubtful {
+        " (doubtful: more tokens than the window can hold; not acted on)"
+    } else if s.estimated {
+        " (estimated)"
+    } else {
+        ""
+    };
+    field("used", s.context_percent.map(|p| format!("{p:.1}%{note}")));
     field("compacts at", s.compact_at_tokens.map(|t| t.to_string()));
     field("state", s.live.map(|l| if l { "live" } else { "idle" }.to_string()));
     field("last activity", s.updated_at.map(|t| crate::timefmt::local_with_age(t, now)));
@@ -123,7 +130,11 @@ fn row(s: &SessionInfo, opts: &TableOptions) -> Vec<String> {
         (None, Some(w)) => format!("?/{}", human(w)),
         (None, None) => "?".into(),
     };
-    let used = s.context_percent.map(|p| format!("{p:.1}%{}", if s.estimated { "~" } else { "" })).unwrap_or_else(|| "?".into());
+    let used = match s.context_percent {
+        _ if s.doubtful => "doubtful".into(),
+        Some(p) => format!("{p:.1}%{}", if s.estimated { "~" } else { "" }),
+        None => "?".into(),
+    };
     let fit = |text: &str, width: usize| if opts.wide { text.replace(['\n', '\r', '\t'], " ") } else { truncate(text, width) };
     vec![
         s.platform.to_string(),

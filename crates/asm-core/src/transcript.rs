@@ -32,6 +32,27 @@ pub enum TranscriptEvent {
     Context { model: Option<String>, provider: Option<String>, cwd: Option<String>, branch: Option<String> },
 }
 
+impl TranscriptEvent {
+    /// The event with every text longer than the extractor needs clipped to its head and
+    /// tail ([`crate::bounded_json::clip_str`]): a pasted 20 MB log costs what 64 KB does.
+    pub fn clipped(self) -> TranscriptEvent {
+        let clip = |text: String| match crate::bounded_json::clip_str(&text) {
+            std::borrow::Cow::Owned(short) => short,
+            std::borrow::Cow::Borrowed(_) => text,
+        };
+        match self {
+            TranscriptEvent::UserText { text, at } => TranscriptEvent::UserText { text: clip(text), at },
+            TranscriptEvent::AssistantText { text, at } => TranscriptEvent::AssistantText { text: clip(text), at },
+            TranscriptEvent::ToolResult { id, name, input, output, is_error } => {
+                TranscriptEvent::ToolResult { id, name, input, output: clip(output), is_error }
+            }
+            TranscriptEvent::PlatformSummary { text, source, at } => TranscriptEvent::PlatformSummary { text: clip(text), source, at },
+            TranscriptEvent::SubagentResult { text } => TranscriptEvent::SubagentResult { text: clip(text) },
+            other => other,
+        }
+    }
+}
+
 /// What reading a transcript skipped, so nothing is lost silently.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReadStats {
@@ -79,57 +100,98 @@ impl TranscriptError {
     }
 }
 
-/// A record longer than this is skipped (counted as oversized) rather than held in memory.
-pub const MAX_RECORD_BYTES: usize = 32 * 1024 * 1024;
+/// Of a record longer than this only the head is kept (counted as oversized) and read for
+/// what it holds; the rest is skipped without being held in memory.
+pub const MAX_RECORD_BYTES: usize = 8 * 1024 * 1024;
+
+/// One record's JSON: read whole when small, with its long strings clipped when not (see
+/// [`crate::bounded_json`]); None (counted as corrupt) when it is not JSON.
+pub fn parse_record(bytes: &[u8], stats: &mut ReadStats) -> Option<serde_json::Value> {
+    stats.bytes += bytes.len() as u64;
+    let parsed = if bytes.len() <= crate::bounded_json::SMALL { serde_json::from_slice(bytes).ok() } else { crate::bounded_json::read(bytes).map(|b| b.value) };
+    if parsed.is_none() {
+        stats.corrupt += 1;
+    }
+    parsed
+}
+
+/// A record read from a stream (a big SQLite cell, a decompressed row): at most
+/// [`MAX_RECORD_BYTES`] of it, long strings clipped; a record longer than that yields what
+/// its head holds and is counted as oversized.
+pub fn parse_record_stream(input: impl std::io::Read, stats: &mut ReadStats) -> Option<serde_json::Value> {
+    let mut counted = CountingReader { inner: input.take(MAX_RECORD_BYTES as u64), read: 0 };
+    let parsed = crate::bounded_json::read(&mut counted);
+    stats.bytes += counted.read;
+    if counted.read >= MAX_RECORD_BYTES as u64 {
+        stats.oversized += 1;
+    }
+    if parsed.is_none() {
+        stats.corrupt += 1;
+    }
+    parsed.map(|b| b.value)
+}
+
+struct CountingReader<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: std::io::Read> std::io::Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
 
 /// Where events go: the extractor, or anything else that wants them.
 pub type Sink<'a> = dyn FnMut(TranscriptEvent) + 'a;
 
-/// Calls `each` with every line of a JSONL file, without ever holding more than one line
-/// (lines over [`MAX_RECORD_BYTES`] are skipped and counted).
+/// Calls `each` with every line of a JSONL file, without ever holding more than one line.
+/// A line over [`crate::bounded_json::SMALL`] is handed on with its long strings clipped; of a
+/// line over [`MAX_RECORD_BYTES`] only what its head holds is handed on.
 pub fn for_each_line(path: &Path, stats: &mut ReadStats, mut each: impl FnMut(&[u8], &mut ReadStats)) -> Result<(), TranscriptError> {
-    let file = std::fs::File::open(path).map_err(|e| TranscriptError::new(path, e))?;
+    let file = crate::fsutil::open_for_reading(path).map_err(|e| TranscriptError::new(path, e))?;
     let mut reader = BufReader::with_capacity(256 * 1024, file);
     let mut line: Vec<u8> = Vec::with_capacity(64 * 1024);
-    let mut oversized = false;
+    let mut cut = false;
     loop {
         let chunk = reader.fill_buf().map_err(|e| TranscriptError::new(path, e))?;
         if chunk.is_empty() {
             break;
         }
-        let (take, ended) = match chunk.iter().position(|b| *b == b'\n') {
+        let (take, ended) = match memchr::memchr(b'\n', chunk) {
             Some(i) => (i + 1, true),
             None => (chunk.len(), false),
         };
-        if !oversized {
-            line.extend_from_slice(&chunk[..take]);
-            if line.len() > MAX_RECORD_BYTES {
-                oversized = true;
-                line = Vec::with_capacity(64 * 1024);
-            }
-        }
+        let room = MAX_RECORD_BYTES.saturating_sub(line.len());
+        line.extend_from_slice(&chunk[..take.min(room)]);
+        cut |= take > room;
         stats.bytes += take as u64;
         reader.consume(take);
         if ended {
-            finish_line(&mut line, &mut oversized, stats, &mut each);
+            finish_line(&mut line, &mut cut, stats, &mut each);
         }
     }
-    finish_line(&mut line, &mut oversized, stats, &mut each);
+    finish_line(&mut line, &mut cut, stats, &mut each);
     Ok(())
 }
 
-fn finish_line(line: &mut Vec<u8>, oversized: &mut bool, stats: &mut ReadStats, each: &mut impl FnMut(&[u8], &mut ReadStats)) {
-    if *oversized {
+fn finish_line(line: &mut Vec<u8>, cut: &mut bool, stats: &mut ReadStats, each: &mut impl FnMut(&[u8], &mut ReadStats)) {
+    let trimmed = line.trim_ascii();
+    if !trimmed.is_empty() {
         stats.records += 1;
-        stats.oversized += 1;
-    } else {
-        let trimmed = line.trim_ascii();
-        if !trimmed.is_empty() {
-            stats.records += 1;
+        if *cut || trimmed.len() > crate::bounded_json::SMALL {
+            stats.oversized += u64::from(*cut);
+            match crate::bounded_json::read(trimmed).and_then(|b| serde_json::to_vec(&b.value).ok()) {
+                Some(clipped) => each(&clipped, stats),
+                None => stats.corrupt += 1,
+            }
+        } else {
             each(trimmed, stats);
         }
     }
-    *oversized = false;
+    *cut = false;
     line.clear();
     if line.capacity() > 4 * 1024 * 1024 {
         line.shrink_to(64 * 1024);

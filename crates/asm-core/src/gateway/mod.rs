@@ -158,7 +158,7 @@ impl<'a> Watch<'a> {
 
     /// Probe, record, then carry out whatever the incident says is due now.
     pub fn act(&self) -> Result<Report, GatewayError> {
-        crate::fsutil::ensure_dir(&self.rt.paths.state_dir, 0o700)?;
+        crate::fsutil::ensure_state_dir(&self.rt.paths.state_dir)?;
         let Some(_lock) = crate::fsutil::FileLock::try_exclusive(&self.lock_path())? else {
             let mut report = self.check()?;
             report.note = Some("another gateway_monitor is acting; this run only recorded the probe".into());
@@ -173,7 +173,7 @@ impl<'a> Watch<'a> {
 
     /// `--restart`: restart now (outside the budget) and verify.
     pub fn restart(&self) -> Result<Report, GatewayError> {
-        crate::fsutil::ensure_dir(&self.rt.paths.state_dir, 0o700)?;
+        crate::fsutil::ensure_state_dir(&self.rt.paths.state_dir)?;
         let _lock = crate::fsutil::FileLock::try_exclusive(&self.lock_path())?.ok_or_else(|| GatewayError::Busy(self.lock_path()))?;
         let rec = self.probe();
         let mut done = Vec::new();

@@ -246,10 +246,10 @@ pub fn start(rt: &Runtime) -> Result<String, RestartError> {
     let program = argv.first().ok_or(RestartError::NoStartCommand)?;
     let log_path = rt.paths.log_file("gateway_start");
     if let Some(dir) = log_path.parent() {
-        let _ = crate::fsutil::ensure_dir(dir, 0o700);
+        let _ = crate::fsutil::ensure_dir(dir);
     }
     let start_log = |source| RestartError::StartLog { path: log_path.clone(), source };
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(start_log)?;
+    let log = crate::fsutil::open_private(&log_path, crate::fsutil::Access::Append).map_err(|e| start_log(std::io::Error::other(e.to_string())))?;
     let log_err = log.try_clone().map_err(start_log)?;
     let mut command = Command::new(program);
     command.args(&argv[1..]).stdin(Stdio::null()).stdout(log).stderr(log_err);

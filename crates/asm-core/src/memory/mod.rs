@@ -202,7 +202,7 @@ fn context_engine_note(rt: &Runtime) -> Option<String> {
 /// Extracts without storing: the record as it would be written (chain not linked yet).
 pub fn build_record(rt: &Runtime, info: &SessionInfo, outcome: summary::Outcome) -> Result<MemoryRecord, MemoryError> {
     let mut extractor = extract::Extractor::new();
-    let stats = crate::platform::read_events(info, &mut |event| extractor.push(event))?;
+    let stats = crate::platform::read_events(info, &mut |event| extractor.push(event.clipped()))?;
     let mut sections = extractor.finish();
     let summary = outcome.apply(&rt.config, &mut sections);
     let now = Utc::now();

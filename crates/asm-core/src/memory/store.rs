@@ -86,8 +86,9 @@ impl MemoryStore {
     /// first extraction links to the memory it continues. Returns what was written.
     pub fn save(&self, mut record: MemoryRecord) -> Result<MemoryRecord, MemoryError> {
         let path = self.path_of(&record.session_id)?;
-        ensure_dir(&self.dir, 0o700)?;
+        ensure_dir(&self.dir)?;
         let _lock = FileLock::exclusive(&self.dir.join(LOCK_FILE))?;
+        crate::fsutil::sweep_stale_temp_files(&self.dir);
         let existing = match self.read_existing(&path) {
             Err(MemoryError::Corrupt { message, .. }) => {
                 let aside = move_aside(&path)?;
@@ -446,7 +447,7 @@ fn move_aside(path: &Path) -> Result<PathBuf, MemoryError> {
 }
 
 fn describe_fs_error(e: &FsError) -> String {
-    let FsError::Io { source, .. } = e;
+    let FsError::Io { source, .. } = e else { return e.to_string() };
     use nix::errno::Errno;
     match source.raw_os_error().map(Errno::from_raw) {
         Some(Errno::ENOSPC | Errno::EDQUOT) => format!("the disk is full ({e})"),

@@ -123,38 +123,45 @@ impl<'a> Monitor<'a> {
     pub fn run(&mut self, mode: &str, once: bool) -> Result<RoundSummary, MonitorError> {
         let started = self.clock.now();
         let interval = self.interval();
-        self.rt.state().update(|m: &mut MonitorState| {
+        let mut summary = RoundSummary::default();
+        // A full disk does not keep the monitor from starting: it says so and works on.
+        let written = self.rt.state().update(|m: &mut MonitorState| {
             m.pid = Some(std::process::id());
             m.mode = Some(mode.to_string());
             m.started_at = Some(started);
             m.interval_secs = Some(interval.as_secs());
-        })?;
+        });
+        note_state_write(&mut summary, written);
         let mut steps = steps(&self.rt, interval);
         log::info!(
             "monitor started in {mode} mode (pid {}), steps: {}",
             std::process::id(),
             steps.iter().map(|s| format!("{} every {}", s.name(), crate::timefmt::span(s.every.as_secs() as i64))).collect::<Vec<_>>().join(", ")
         );
-        let mut summary = RoundSummary::default();
-        let outcome = std::thread::scope(|scope| self.drive(scope, &mut steps, &mut summary, once));
+        std::thread::scope(|scope| self.drive(scope, &mut steps, &mut summary, once));
         if once {
             // What the round queued goes out before the summary is printed.
             let flushed = crate::notify::Notifier::new(&self.rt).flush();
             summary.notifications_pending = Some(flushed.pending_left);
         }
-        self.rt.state().update(|m: &mut MonitorState| m.last_round = Some(summary.clone()))?;
+        let snapshot = summary.clone();
+        let written = self.rt.state().update(|m: &mut MonitorState| m.last_round = Some(snapshot));
+        note_state_write(&mut summary, written);
         log::info!("monitor stopped");
-        outcome.map(|_| summary)
+        Ok(summary)
     }
 
     /// The loop: collect finished steps, reload on SIGHUP, start due steps, wait a tick.
-    fn drive<'s>(&mut self, scope: &'s std::thread::Scope<'s, '_>, steps: &mut Vec<Step>, summary: &mut RoundSummary, once: bool) -> Result<(), MonitorError>
+    /// The schedule lives here; the state file gets a copy for `--status` (a write that fails
+    /// is a problem of the round, never the end of the monitor).
+    fn drive<'s>(&mut self, scope: &'s std::thread::Scope<'s, '_>, steps: &mut Vec<Step>, summary: &mut RoundSummary, once: bool)
     where
         'a: 's,
     {
         let mut running: Vec<(Step, ScopedJoinHandle<'s, StepResult>)> = Vec::new();
         let mut waiting_once: BTreeSet<StepKind> = steps.iter().map(|s| s.kind).collect();
         let mut gateway_scope: Option<String> = None;
+        let mut schedule = self.rt.state().section::<MonitorState>().map(|m| m.schedule).unwrap_or_default();
         loop {
             let mut i = 0;
             while i < running.len() {
@@ -164,25 +171,24 @@ impl<'a> Monitor<'a> {
                 }
                 let (step, handle) = running.remove(i);
                 let result = handle.join().unwrap_or_else(|_| StepResult { report: failed_report(&step, "the step panicked"), finding: Finding::Nothing });
-                self.record(&step, &result, summary, &mut gateway_scope)?;
+                self.record(&step, &result, summary, &mut gateway_scope);
             }
             if self.signals.stopping() {
                 log::info!("stop requested; waiting for {} running step(s) to end", running.len());
                 for (step, handle) in running.drain(..) {
                     if let Ok(result) = handle.join() {
-                        self.record(&step, &result, summary, &mut gateway_scope)?;
+                        self.record(&step, &result, summary, &mut gateway_scope);
                     }
                 }
-                return Ok(());
+                return;
             }
             if once && waiting_once.is_empty() && running.is_empty() {
-                return Ok(());
+                return;
             }
             if self.signals.take_reload() {
                 self.reload(steps);
             }
             let now = self.clock.now();
-            let schedule = self.rt.state().section::<MonitorState>()?.schedule;
             for step in steps.iter() {
                 let busy = running.iter().any(|(r, _)| r.kind == step.kind);
                 let due = if once { waiting_once.contains(&step.kind) } else { schedule.is_due(step, now) };
@@ -190,7 +196,9 @@ impl<'a> Monitor<'a> {
                     continue;
                 }
                 waiting_once.remove(&step.kind);
-                self.rt.state().update(|m: &mut MonitorState| m.schedule.mark(step, now))?;
+                schedule.mark(step, now);
+                let copy = schedule.clone();
+                note_state_write(summary, self.rt.state().update(|m: &mut MonitorState| m.schedule = copy));
                 let (rt, clock, tools, step_copy) = (self.rt.clone(), self.clock, self.tools, step.clone());
                 running.push((step.clone(), scope.spawn(move || run_step(&rt, clock, tools, &step_copy))));
             }
@@ -199,7 +207,7 @@ impl<'a> Monitor<'a> {
     }
 
     /// Keeps a finished step's report in the state file and its finding in the summary.
-    fn record(&self, step: &Step, result: &StepResult, summary: &mut RoundSummary, gateway_scope: &mut Option<String>) -> Result<(), MonitorError> {
+    fn record(&self, step: &Step, result: &StepResult, summary: &mut RoundSummary, gateway_scope: &mut Option<String>) {
         let now = self.clock.now();
         let r = &result.report;
         if r.ok {
@@ -219,14 +227,14 @@ impl<'a> Monitor<'a> {
             log::info!("round: {}", summary.text(self.rt.config.context_threshold));
         }
         let snapshot = summary.clone();
-        self.rt.state().update(|m: &mut MonitorState| {
+        let written = self.rt.state().update(|m: &mut MonitorState| {
             m.steps.insert(step.name().to_string(), r.clone());
             if round_done {
                 m.last_tick = Some(now);
                 m.last_round = Some(snapshot);
             }
-        })?;
-        Ok(())
+        });
+        note_state_write(summary, written);
     }
 
     /// SIGHUP: the configuration is read again; a bad value keeps the old one.
@@ -238,6 +246,22 @@ impl<'a> Monitor<'a> {
                 log::info!("configuration reloaded (SIGHUP)");
             }
             Err(e) => log::error!("configuration not reloaded, the previous one stays: {e}"),
+        }
+    }
+}
+
+/// A state write that failed (a full disk, say) is a problem of the round, logged once per
+/// kind of failure; the monitor goes on.
+fn note_state_write<T>(summary: &mut RoundSummary, written: Result<T, crate::state::StateError>) {
+    const STEP: &str = "state";
+    match written {
+        Ok(_) => summary.problems.retain(|p| !p.starts_with("state: ")),
+        Err(e) => {
+            let problem = format!("{STEP}: {e}");
+            if !summary.problems.contains(&problem) {
+                log::error!("cannot record in the state file: {e}; carrying on");
+                summary.problems.push(problem);
+            }
         }
     }
 }

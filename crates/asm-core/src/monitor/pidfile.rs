@@ -25,8 +25,7 @@ pub struct PidFile {
 impl PidFile {
     pub fn acquire(path: &Path) -> Result<PidFile, PidFileError> {
         if let Some(dir) = path.parent() {
-            crate::fsutil::ensure_dir(dir, 0o700)
-                .or_else(|_| std::fs::create_dir_all(dir).map_err(|e| crate::fsutil::FsError::io("create directory", dir, e)))?;
+            crate::fsutil::ensure_state_dir(dir)?;
         }
         let lock = FileLock::try_exclusive(path)?.ok_or_else(|| {
             let holder = std::fs::read_to_string(path).unwrap_or_default();

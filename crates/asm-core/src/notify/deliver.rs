@@ -73,8 +73,14 @@ pub struct Pass<'a> {
     pub sleeper: &'a dyn Sleeper,
 }
 
+/// What a step did to the message at the head of the queue.
 enum Step {
-    Continue,
+    /// It is delivered or given up: the next message.
+    Finished,
+    /// One more part of it went out.
+    PartSent,
+    /// Waited (a throttle, a 429, a moved chat): the same message again.
+    Again,
     Stop(String),
 }
 
@@ -104,33 +110,54 @@ impl Pass<'_> {
             }
         };
         let mut waited = Duration::ZERO;
-        let mut finished_any = false;
+        // One read of the outbox per pass: the queue is kept here as it is worked through
+        // (what is appended meanwhile waits for the next pass).
+        let snapshot = match self.outbox.snapshot() {
+            Ok(s) => s,
+            Err(e) => {
+                report.stopped = Some(e.to_string());
+                return report;
+            }
+        };
+        let finished_any = snapshot.finished > 0;
+        let mut queue: std::collections::VecDeque<PendingMessage> = snapshot.pending.into();
+        queue.retain(|m| !self.withdraw_orphan_test(m));
         loop {
-            let snapshot = match self.outbox.snapshot() {
-                Ok(s) => s,
-                Err(e) => {
-                    report.stopped = Some(e.to_string());
-                    break;
+            report.pending_left = queue.len();
+            let Some(message) = queue.front_mut() else { break };
+            match self.step(message, opts, &mut waited, &mut report) {
+                Step::Finished => {
+                    queue.pop_front();
                 }
-            };
-            finished_any |= snapshot.finished > 0;
-            report.pending_left = snapshot.pending.len();
-            let Some(message) = snapshot.pending.into_iter().next() else { break };
-            match self.step(&message, opts, &mut waited, &mut report) {
-                Step::Continue => {}
+                Step::PartSent => message.parts_done += 1,
+                Step::Again => {}
                 Step::Stop(why) => {
                     report.stopped = Some(why);
                     break;
                 }
             }
         }
+        report.pending_left = queue.len();
         if finished_any || !report.delivered.is_empty() {
             if let Err(e) = self.outbox.compact() {
                 log::warn!("cannot compact the notification outbox: {e}");
             }
         }
-        report.pending_left = self.outbox.snapshot().map(|s| s.pending.len()).unwrap_or(report.pending_left);
         report
+    }
+
+    /// A test message is delivered by the `health_check --notify-test` that queued it, or
+    /// never: one whose process is gone (killed before it could withdraw it) is withdrawn now.
+    fn withdraw_orphan_test(&self, m: &PendingMessage) -> bool {
+        let writer = m.id.split('-').nth(1).and_then(|pid| pid.parse::<i32>().ok());
+        let orphan = m.kind == "test" && writer.is_some_and(|pid| pid != std::process::id() as i32 && !crate::proc::pid_alive(pid));
+        if orphan {
+            match self.outbox.cancel(&m.id, self.clock.now(), "test message of a health_check --notify-test that ended before delivering it; not retried") {
+                Ok(()) => log::info!("withdrew the orphaned test message {}", m.id),
+                Err(e) => log::warn!("cannot withdraw the orphaned test message {}: {e}", m.id),
+            }
+        }
+        orphan
     }
 
     fn load_state(&self) -> NotifyState {
@@ -168,6 +195,11 @@ impl Pass<'_> {
         };
         let send = Sending { message, part: message.parts_done, parts: parts.len(), chat: chat_id, use_topic: false, now };
         let send = Sending { use_topic: send.chat.as_deref().is_none_or(|c| state.use_topic(c, self.route.topic, now)), ..send };
+        // The gap to the next send is kept before the request goes out: a process killed
+        // between the request and its `sent` record leaves the next one waiting its turn.
+        if let Some(chat) = send.chat.as_deref().filter(|c| !c.is_empty()) {
+            self.update_state(|s| s.record_attempt(chat, now));
+        }
         let outcome = self.send_part(sender, &send, part_text, report);
         self.settle(&send, outcome, chat, opts, &state, report)
     }
@@ -193,7 +225,7 @@ impl Pass<'_> {
         }
         self.sleeper.sleep(wait);
         *waited += wait;
-        Some(Step::Continue)
+        Some(Step::Again)
     }
 
     /// Sends one part (with a note when the topic is gone) and records the attempt.
@@ -225,7 +257,7 @@ impl Pass<'_> {
         match outcome {
             SendOutcome::Delivered { message_id, .. } => {
                 self.update_state(|s| {
-                    s.record_delivery(&chat_id, now);
+                    s.record_delivery(now);
                     if send.use_topic {
                         s.record_topic_ok(&chat_id, topic);
                     }
@@ -234,14 +266,14 @@ impl Pass<'_> {
                     if let Err(e) = self.outbox.mark_part(&send.message.id, send.part, now, message_id) {
                         return Step::Stop(format!("sent part {} of {} but cannot record it: {e}", send.part + 1, send.message.id));
                     }
-                    return Step::Continue;
+                    return Step::PartSent;
                 }
                 self.mark_sent(send.message, message_id, now, report)
             }
             SendOutcome::TopicMissing { error } if send.use_topic && topic != 1 => {
                 log::warn!("feed topic {topic} in chat {chat_id} is missing or closed ({error}); posting in General and warning in health_check");
                 self.update_state(|s| s.record_topic_missing(&chat_id, topic, &error, now));
-                Step::Continue
+                Step::Again
             }
             SendOutcome::Migrated { to_chat, error } if to_chat == chat_id => {
                 self.config_error(&format!("{error} (already posting to {to_chat})"), now, opts, state)
@@ -250,12 +282,12 @@ impl Pass<'_> {
                 log::warn!("chat {chat_id} moved to {to_chat} ({error}); posting there — set ASM_FEED_CHAT_ID={to_chat}");
                 let from = chat.map(|c| c.id.clone()).unwrap_or_default();
                 self.update_state(|s| s.migrated = Some(super::policy::Migrated { from, to: to_chat }));
-                Step::Continue
+                Step::Again
             }
             SendOutcome::RetryAfter { secs, error } => {
                 log::warn!("{error}; waiting exactly {secs}s before the next send");
                 self.update_state(|s| s.record_retry_after(secs, now));
-                Step::Continue
+                Step::Again
             }
             SendOutcome::Transient { error } => {
                 log::warn!("notification not delivered yet, kept queued: {error}");
@@ -266,7 +298,7 @@ impl Pass<'_> {
             SendOutcome::Rejected { error } => {
                 log::error!("notification {} refused for good and kept as dead in the outbox: {error}", send.message.id);
                 match self.outbox.mark_dead(send.message, now, &error) {
-                    Ok(()) => Step::Continue,
+                    Ok(()) => Step::Finished,
                     Err(e) => Step::Stop(format!("cannot record a refused message: {e}")),
                 }
             }
@@ -278,7 +310,7 @@ impl Pass<'_> {
             Ok(()) => {
                 log::info!("notification {} delivered via {}", message.id, self.route.backend);
                 report.delivered.push(message.id.clone());
-                Step::Continue
+                Step::Finished
             }
             // Without the mark the next pass would send it again: stop rather than loop.
             Err(e) => Step::Stop(format!("delivered {} but cannot record it: {e}", message.id)),

@@ -18,9 +18,7 @@ use crate::paths::Paths;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
-use std::fs::OpenOptions;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// How many undeliverable messages compaction keeps for people to look at.
@@ -156,7 +154,7 @@ impl Outbox {
     fn ensure_parent(&self) -> Result<(), FsError> {
         match self.path.parent() {
             // Only a missing dir is created (private); an existing state dir is OpenClaw's and keeps its mode.
-            Some(dir) if !dir.as_os_str().is_empty() && !dir.exists() => fsutil::ensure_dir(dir, 0o700),
+            Some(dir) if !dir.as_os_str().is_empty() => fsutil::ensure_state_dir(dir),
             _ => Ok(()),
         }
     }
@@ -166,7 +164,7 @@ impl Outbox {
         line.push('\n');
         let _lock = self.lock_file()?;
         let created = !self.path.exists();
-        let mut file = OpenOptions::new().read(true).append(true).create(true).mode(0o600).open(&self.path).map_err(|e| FsError::io("open", &self.path, e))?;
+        let mut file = fsutil::open_private(&self.path, fsutil::Access::Append)?;
         if ends_without_newline(&mut file).map_err(|e| FsError::io("read", &self.path, e))? {
             line.insert(0, '\n');
         }
@@ -228,7 +226,7 @@ impl Outbox {
         }
         if !corrupt.is_empty() {
             let aside = self.sibling(".corrupt");
-            let mut f = OpenOptions::new().append(true).create(true).mode(0o600).open(&aside).map_err(|e| FsError::io("open", &aside, e))?;
+            let mut f = fsutil::open_private(&aside, fsutil::Access::Append)?;
             f.write_all((corrupt.join("\n") + "\n").as_bytes()).map_err(|e| FsError::io("append to", &aside, e))?;
             f.sync_data().map_err(|e| FsError::io("sync", &aside, e))?;
         }
@@ -336,7 +334,7 @@ mod tests {
         let (dir, ob) = temp_outbox("torn");
         let t = ManualClock::at_epoch().now();
         ob.append_message("a", t, "test", "one").unwrap();
-        let mut f = OpenOptions::new().append(true).open(ob.path()).unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(ob.path()).unwrap();
         f.write_all(br#"{"op":"add","id":"b","at":"2026-"#).unwrap();
         ob.append_message("c", t, "test", "three").unwrap();
         let s = ob.snapshot().unwrap();

@@ -88,16 +88,18 @@ impl NotifyState {
         at
     }
 
-    /// A message reached `chat` at `now`.
-    pub fn record_delivery(&mut self, chat: &str, now: DateTime<Utc>) {
-        // The log backend has no chat and no rate limit.
-        if !chat.is_empty() {
-            self.sent_at.entry(chat.to_string()).or_default().push(now);
-        }
+    /// A message is about to go to `chat`: the throttle counts it from now on, whatever the
+    /// answer (and even when this process dies before it comes).
+    pub fn record_attempt(&mut self, chat: &str, now: DateTime<Utc>) {
+        self.sent_at.entry(chat.to_string()).or_default().push(now);
         for stamps in self.sent_at.values_mut() {
             stamps.retain(|t| *t > now - Duration::seconds(60));
         }
         self.sent_at.retain(|_, v| !v.is_empty());
+    }
+
+    /// A message reached `chat` at `now` (its attempt was recorded before it was sent).
+    pub fn record_delivery(&mut self, now: DateTime<Utc>) {
         self.transient_failures = 0;
         self.blocked = None;
         self.last_delivered_at = Some(now);
@@ -152,8 +154,11 @@ impl NotifyState {
     }
 
     /// Whether an event with this coalescing key was already queued inside the cooldown; if
-    /// not, remembers it now. Old entries are forgotten.
+    /// not, remembers it now. Old entries are forgotten. Only the key's digest is kept: the
+    /// key is the message text, which may quote a command's output.
     pub fn coalesce(&mut self, key: &str, cooldown_secs: u64, now: DateTime<Utc>) -> bool {
+        let digest = crate::redact::digest(&[key]);
+        let key = digest.as_str();
         let cooldown = Duration::seconds(cooldown_secs as i64);
         self.recent.retain(|_, t| now - *t < cooldown);
         if cooldown_secs > 0 && self.recent.contains_key(key) {
@@ -197,7 +202,8 @@ mod tests {
         let mut s = NotifyState::default();
         let t0 = clock.now();
         assert_eq!(s.next_send_at(GROUP, t0), t0);
-        s.record_delivery(GROUP, t0);
+        s.record_attempt(GROUP, t0);
+        s.record_delivery(t0);
         assert_eq!(s.next_send_at(GROUP, t0), t0 + Duration::seconds(1));
         assert_eq!(s.next_send_at("42", t0), t0, "another chat is not held back");
     }
@@ -210,14 +216,16 @@ mod tests {
         for i in 0..20 {
             let at = s.next_send_at(GROUP, t0 + Duration::seconds(i));
             assert_eq!(at, t0 + Duration::seconds(i));
-            s.record_delivery(GROUP, at);
+            s.record_attempt(GROUP, at);
+            s.record_delivery(at);
         }
         let now = t0 + Duration::seconds(20);
         assert_eq!(s.next_send_at(GROUP, now), t0 + Duration::seconds(60));
         // A private chat only has the per-second limit.
         let mut p = NotifyState::default();
         for i in 0..25 {
-            p.record_delivery("42", t0 + Duration::seconds(i));
+            p.record_attempt("42", t0 + Duration::seconds(i));
+            p.record_delivery(t0 + Duration::seconds(i));
         }
         assert_eq!(p.next_send_at("42", t0 + Duration::seconds(25)), t0 + Duration::seconds(25));
     }
@@ -252,7 +260,8 @@ mod tests {
         s.record_config_error("401 Unauthorized", "cfg-a", t0 + Duration::seconds(60));
         let b = s.blocking("cfg-a", t0 + Duration::seconds(61)).unwrap();
         assert_eq!((b.failures, b.since, b.until), (2, t0, t0 + Duration::seconds(180)));
-        s.record_delivery(GROUP, t0 + Duration::seconds(500));
+        s.record_attempt(GROUP, t0 + Duration::seconds(500));
+        s.record_delivery(t0 + Duration::seconds(500));
         assert!(s.blocked.is_none());
     }
 

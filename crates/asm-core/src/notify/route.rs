@@ -197,13 +197,7 @@ pub fn group_ids_from_session_keys(rt: &Runtime) -> BTreeSet<String> {
 
 /// A digest of what decides where messages go; SHA-256, so it means the same after an upgrade.
 fn fingerprint(backend: Backend, chat: Option<&str>, topic: i64, token: Option<&str>) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    for part in [backend.name(), chat.unwrap_or("-"), &topic.to_string(), token.unwrap_or("-")] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    h.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+    crate::redact::digest(&[backend.name(), chat.unwrap_or("-"), &topic.to_string(), token.unwrap_or("-")])
 }
 
 #[cfg(test)]

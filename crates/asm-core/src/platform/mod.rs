@@ -194,6 +194,7 @@ pub fn discover(rt: &Runtime, only: Option<Platform>) -> SessionList {
         log::debug!("{platform}: {} sessions, {} store errors in {} ms", found.sessions.len(), found.errors.len(), started.elapsed().as_millis());
         all.extend(found);
     }
+    all.mark_doubtful();
     all.sort();
     all.redact();
     all.assign_short_ids();

@@ -9,6 +9,10 @@ use std::path::Path;
 use std::time::Duration;
 
 pub fn open_read_only(db: &Path, busy_timeout: Duration) -> rusqlite::Result<Connection> {
+    // A FIFO or a device under a store's name would block or never end: only regular files.
+    if std::fs::metadata(db).is_ok_and(|m| !m.is_file()) {
+        return Err(rusqlite::Error::InvalidPath(db.to_path_buf()));
+    }
     let conn = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
     conn.busy_timeout(busy_timeout)?;
     Ok(conn)
@@ -24,6 +28,22 @@ pub fn open_transcript_store(db: &Path) -> Result<Connection, crate::transcript:
         return Err(TranscriptError::new(db, "no such database file"));
     }
     open_read_only(db, TRANSCRIPT_BUSY_TIMEOUT).map_err(|e| TranscriptError::new(db, e))
+}
+
+/// A cell too big to be read whole is read from the database in pieces (incremental BLOB
+/// I/O), as a bounded JSON record: select it as `CASE WHEN octet_length(c) <= {CELL_LIMIT}
+/// THEN c END` next to its table's rowid, and call this when that came back NULL.
+pub const CELL_LIMIT: usize = crate::bounded_json::SMALL;
+
+/// The JSON of `table.column` in row `rowid`, streamed (see [`CELL_LIMIT`]).
+pub fn read_big_cell(conn: &Connection, table: &str, column: &str, rowid: i64, stats: &mut crate::transcript::ReadStats) -> Option<serde_json::Value> {
+    match conn.blob_open(rusqlite::MAIN_DB, table, column, rowid, true) {
+        Ok(blob) => crate::transcript::parse_record_stream(blob, stats),
+        Err(_) => {
+            stats.corrupt += 1;
+            None
+        }
+    }
 }
 
 /// Whether `table` exists in the database.

@@ -37,9 +37,9 @@ pub struct Plan<'a> {
     pub rearm: Vec<String>,
 }
 
-/// Whether a session is at or over the threshold, by an exact number.
+/// Whether a session is at or over the threshold, by an exact and believable number.
 pub fn over(s: &SessionInfo, threshold: u8) -> bool {
-    !s.estimated && s.context_percent.is_some_and(|p| p >= f64::from(threshold))
+    !s.estimated && !s.doubtful && s.context_percent.is_some_and(|p| p >= f64::from(threshold))
 }
 
 /// When to act on sessions: the threshold, and how long a switched session waits before its

@@ -134,7 +134,7 @@ pub fn switch(rt: &Runtime, clock: &dyn Clock, session: &SessionInfo, options: S
     if dry_run {
         return Ok(dry_run_report(rt, session, trigger, unfinished.as_ref()));
     }
-    crate::fsutil::ensure_dir(&rt.paths.state_dir, 0o700)?;
+    crate::fsutil::ensure_state_dir(&rt.paths.state_dir)?;
     let lock_path = rt.paths.state_dir.join(".asm_switch.lock");
     let Some(_lock) = FileLock::try_exclusive(&lock_path)? else { return Err(SwitchingError::Busy(lock_path)) };
     let record = unfinished.unwrap_or_else(|| new_record(session, trigger, now));

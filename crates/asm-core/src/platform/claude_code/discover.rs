@@ -10,7 +10,6 @@ use crate::session::{Platform, SessionInfo, SessionList, SourceError, StoreKind,
 use crate::Runtime;
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
@@ -116,7 +115,7 @@ fn measure_all(files: &[(SessionFile, bool)], ctx: &Context) -> Vec<Result<Sessi
 
 fn measure_session(file: &SessionFile, auto_compact: bool, ctx: &Context) -> Result<SessionInfo, SourceError> {
     let read_error = |e: std::io::Error| source_error(&file.path, &format!("cannot read Claude Code transcript (expected a readable JSONL file): {e}"));
-    let handle = File::open(&file.path).map_err(read_error)?;
+    let handle = crate::fsutil::open_for_reading(&file.path).map_err(read_error)?;
     let meta = handle.metadata().map_err(read_error)?;
     let facts = measure::read_transcript(&handle, meta.len()).map_err(read_error)?;
     if facts.skipped_lines > 0 {
@@ -147,6 +146,7 @@ fn session_info(file: &SessionFile, facts: TranscriptFacts, modified: Option<Sys
         live: Some(ctx.registry.is_live(&file.session_id, modified, ctx.now)),
         updated_at: modified.map(DateTime::<Utc>::from),
         short_id: String::new(),
+        doubtful: false,
         source: file.path.display().to_string(),
         children: file.subagents.iter().map(|a| a.agent_id.clone()).collect(),
         transcript: Some(TranscriptRef::new(StoreKind::JsonlFile, file.path.clone(), file.session_id.clone())),
@@ -189,7 +189,7 @@ fn auto_compact_enabled(dir: &Path, env: &Env) -> bool {
         candidates.push(home.join(".claude.json"));
     }
     !candidates.iter().any(|path| {
-        let Ok(bytes) = std::fs::read(path) else { return false };
+        let Ok(bytes) = crate::fsutil::read_capped(path, crate::fsutil::SMALL_FILE_CAP) else { return false };
         serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v.get("autoCompactEnabled")?.as_bool()) == Some(false)
     })
 }

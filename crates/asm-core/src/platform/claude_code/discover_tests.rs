@@ -329,7 +329,7 @@ fn an_oversized_line_is_passed_over_and_marks_the_number_doubtful() {
     bytes.extend(vec![b'z'; 3 * 1024 * 1024]);
     bytes.push(b'\n');
     fs::write(&path, &bytes).unwrap();
-    let file = File::open(&path).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
     let mut lines = tail::ReverseLines::with_limit(&file, bytes.len() as u64, 1024 * 1024);
     assert!(matches!(lines.next_line().unwrap(), Some(tail::TailLine::Oversized { bytes: 3_145_728 })));
     assert!(matches!(lines.next_line().unwrap(), Some(tail::TailLine::Line(l)) if memchr::memmem::find(l, b"\"type\":\"last-prompt\"").is_some()));
@@ -348,7 +348,7 @@ fn the_search_for_the_last_response_is_bounded() {
         bytes.extend_from_slice(&filler);
     }
     fs::write(&path, &bytes).unwrap();
-    let file = File::open(&path).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
     let len = bytes.len() as u64;
     let found = measure::read_transcript_with_limits(&file, len, measure::Limits::default()).unwrap();
     assert_eq!(found.context_tokens, Some(GOOD_TOKENS));

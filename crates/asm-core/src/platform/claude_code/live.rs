@@ -38,7 +38,11 @@ impl Registry {
         for dir in config_dirs {
             let Ok(entries) = fs::read_dir(dir.as_ref().join("sessions")) else { continue };
             for path in entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")) {
-                let Some(entry) = fs::read(&path).ok().and_then(|b| serde_json::from_slice::<RegistryEntry>(&b).ok()) else { continue };
+                let Some(entry) =
+                    crate::fsutil::read_capped(&path, crate::fsutil::SMALL_FILE_CAP).ok().and_then(|b| serde_json::from_slice::<RegistryEntry>(&b).ok())
+                else {
+                    continue;
+                };
                 let is_alive = i32::try_from(entry.pid).is_ok_and(&alive);
                 let held = sessions.entry(entry.session_id).or_insert(false);
                 *held |= is_alive;

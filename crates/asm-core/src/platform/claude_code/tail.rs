@@ -134,7 +134,7 @@ pub fn read_head(file: &File, limit: usize) -> io::Result<Vec<u8>> {
 /// The `sessionId` on the first line of a transcript (old inline subagent files name their
 /// parent this way).
 pub fn first_line_session_id(path: &Path) -> Option<String> {
-    let file = File::open(path).ok()?;
+    let file = crate::fsutil::open_for_reading(path).ok()?;
     let head = read_head(&file, HEAD_READS[1]).ok()?;
     let first = head.split(|b| *b == b'\n').next()?;
     super::model::session_id_of(first)

@@ -34,7 +34,8 @@ pub fn env_var(config: &Value, name: &str) -> Option<String> {
 
 /// `NAME=value` in the state dir's `.env`, which OpenClaw loads for its own processes.
 pub fn dotenv_var(paths: &Paths, name: &str) -> Option<String> {
-    let text = std::fs::read_to_string(paths.state_dir.join(".env")).ok()?;
+    let bytes = crate::fsutil::read_capped(&paths.state_dir.join(".env"), crate::fsutil::SMALL_FILE_CAP).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
     text.lines().find_map(|line| {
         let line = line.trim().strip_prefix("export ").unwrap_or(line.trim());
         let (k, v) = line.split_once('=')?;
@@ -91,7 +92,7 @@ pub fn telegram_bot_token(config: &Value, paths: &Paths, env: &Env) -> Option<Se
                 path = dir.join(path);
             }
         }
-        match std::fs::read_to_string(&path) {
+        match crate::fsutil::read_capped(&path, crate::fsutil::SMALL_FILE_CAP).map(|b| String::from_utf8_lossy(&b).into_owned()) {
             Ok(t) if !t.trim().is_empty() => Some(Secret::new(t.trim(), format!("{} (channels.telegram.{prefix}tokenFile)", path.display()))),
             Ok(_) => None,
             Err(e) => {

@@ -106,6 +106,7 @@ fn session_info(rt: &Runtime, store: &Store, source: &str, row: Row) -> SessionI
         live: None,
         updated_at: entry.last_activity(),
         short_id: String::new(),
+        doubtful: false,
         source: source.to_string(),
         children: Vec::new(),
         transcript,

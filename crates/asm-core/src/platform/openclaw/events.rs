@@ -5,8 +5,9 @@
 //! `compaction`, `reset`, `custom`, ... Synthetic assistant rows (`gateway-injected` notes,
 //! `delivery-mirror` copies of sends) and heartbeat polls are skipped.
 
-use crate::platform::sqlite::open_transcript_store;
-use crate::transcript::{content_text, for_each_line, str_field, ReadStats, Sink, TranscriptError, TranscriptEvent, MAX_RECORD_BYTES};
+use crate::platform::sqlite::{open_transcript_store, read_big_cell, CELL_LIMIT};
+use crate::transcript::{content_text, for_each_line, parse_record, parse_record_stream, str_field, ReadStats, Sink, TranscriptError, TranscriptEvent};
+use rusqlite::types::ValueRef;
 use serde_json::Value;
 use std::path::Path;
 
@@ -22,45 +23,45 @@ pub fn read_jsonl(path: &Path, sink: &mut Sink<'_>) -> Result<ReadStats, Transcr
 pub fn read_sqlite(db: &Path, session_id: &str, sink: &mut Sink<'_>) -> Result<ReadStats, TranscriptError> {
     let conn = open_transcript_store(db)?;
     let mut stats = ReadStats::default();
-    let mut stmt =
-        conn.prepare("SELECT event_json, event_zstd FROM transcript_events WHERE session_id = ?1 ORDER BY seq").map_err(|e| TranscriptError::new(db, e))?;
+    // A cell over CELL_LIMIT comes back NULL and is streamed from the database instead.
+    let sql = format!(
+        "SELECT rowid, CASE WHEN octet_length(event_json) <= {limit} THEN event_json END, event_json IS NOT NULL, \
+                CASE WHEN octet_length(event_zstd) <= {limit} THEN event_zstd END, event_zstd IS NOT NULL \
+         FROM transcript_events WHERE session_id = ?1 ORDER BY seq",
+        limit = CELL_LIMIT
+    );
+    let mut stmt = conn.prepare(&sql).map_err(|e| TranscriptError::new(db, e))?;
     let mut rows = stmt.query([session_id]).map_err(|e| TranscriptError::new(db, e))?;
     while let Some(row) = rows.next().map_err(|e| TranscriptError::new(db, e))? {
         stats.records += 1;
-        let record = match (row.get_ref(0), row.get_ref(1)) {
-            (Ok(rusqlite::types::ValueRef::Text(json)), _) => {
-                stats.bytes += json.len() as u64;
-                serde_json::from_slice::<Value>(json).map_err(|_| Skip::Corrupt)
+        let rowid: i64 = row.get(0).unwrap_or_default();
+        let has = |i: usize| row.get::<_, bool>(i).unwrap_or(false);
+        let record = match (row.get_ref(1), row.get_ref(3)) {
+            (Ok(ValueRef::Text(json)), _) => parse_record(json, &mut stats),
+            _ if has(2) => read_big_cell(&conn, "transcript_events", "event_json", rowid, &mut stats),
+            (_, Ok(ValueRef::Blob(compressed))) => decompress(compressed, &mut stats),
+            _ if has(4) => conn.blob_open(rusqlite::MAIN_DB, "transcript_events", "event_zstd", rowid, true).ok().and_then(|b| decompress(b, &mut stats)),
+            _ => {
+                stats.corrupt += 1;
+                None
             }
-            (_, Ok(rusqlite::types::ValueRef::Blob(compressed))) => {
-                stats.bytes += compressed.len() as u64;
-                decompress(compressed)
-            }
-            _ => Err(Skip::Corrupt),
         };
-        match record {
-            Ok(record) => emit_record(&record, &mut stats, sink),
-            Err(Skip::Corrupt) => stats.corrupt += 1,
-            Err(Skip::Oversized) => stats.oversized += 1,
+        if let Some(record) = record {
+            emit_record(&record, &mut stats, sink);
         }
     }
     Ok(stats)
 }
 
-fn decompress(compressed: &[u8]) -> Result<Value, Skip> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    let decoder = zstd::stream::read::Decoder::new(compressed).map_err(|_| Skip::Corrupt)?;
-    decoder.take(MAX_RECORD_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(|_| Skip::Corrupt)?;
-    if bytes.len() > MAX_RECORD_BYTES {
-        return Err(Skip::Oversized);
+/// A zstd-compressed record, decompressed as it is parsed (never whole in memory).
+fn decompress(compressed: impl std::io::Read, stats: &mut ReadStats) -> Option<Value> {
+    match zstd::stream::read::Decoder::new(compressed) {
+        Ok(decoder) => parse_record_stream(decoder, stats),
+        Err(_) => {
+            stats.corrupt += 1;
+            None
+        }
     }
-    serde_json::from_slice(&bytes).map_err(|_| Skip::Corrupt)
-}
-
-enum Skip {
-    Corrupt,
-    Oversized,
 }
 
 fn emit_record(record: &Value, stats: &mut ReadStats, sink: &mut Sink<'_>) {

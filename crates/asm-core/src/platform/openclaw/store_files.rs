@@ -25,7 +25,8 @@ pub fn read(sessions_json: &Path) -> Result<StoreRead, StoreError> {
 }
 
 fn read_once(sessions_json: &Path) -> Result<StoreRead, StoreError> {
-    let bytes = std::fs::read(sessions_json).map_err(|source| StoreError::Io { path: sessions_json.to_path_buf(), source })?;
+    let bytes = crate::fsutil::read_capped(sessions_json, crate::fsutil::STORE_FILE_CAP)
+        .map_err(|source| StoreError::Io { path: sessions_json.to_path_buf(), source })?;
     // A stray non-UTF-8 byte costs one character, not the whole store.
     let text = String::from_utf8_lossy(&bytes);
     let unknown = |detail: String| StoreError::UnknownFormat { path: sessions_json.to_path_buf(), detail };

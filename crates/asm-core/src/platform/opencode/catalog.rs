@@ -163,7 +163,7 @@ impl ModelDirectory {
 
     fn read_catalog(&self) -> HashMap<ModelRef, ModelLimits> {
         let Some(path) = &self.catalog_path else { return HashMap::new() };
-        let Ok(bytes) = std::fs::read(path) else { return HashMap::new() };
+        let Ok(bytes) = crate::fsutil::read_capped(path, crate::fsutil::STORE_FILE_CAP) else { return HashMap::new() };
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(catalog) => model_limits(Some(&catalog)),
             Err(e) => {

@@ -131,6 +131,7 @@ fn session_info(stored: &StoredSession, children: Vec<String>, source: &str, mod
         live: None,
         updated_at: stored.updated_ms.and_then(|ms| Utc.timestamp_millis_opt(ms).single()),
         short_id: String::new(),
+        doubtful: false,
         source: source.to_string(),
         children,
         transcript: None,

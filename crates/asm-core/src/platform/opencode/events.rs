@@ -4,7 +4,7 @@
 //! `storage/part/<messageID>/*.json`). Rows are streamed message by message; only one
 //! message's parts are held at a time.
 
-use crate::platform::sqlite::{has_table, open_transcript_store};
+use crate::platform::sqlite::{has_table, open_transcript_store, read_big_cell, CELL_LIMIT};
 use crate::transcript::{content_text, str_field, ReadStats, Sink, TranscriptError, TranscriptEvent};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -12,9 +12,14 @@ use std::path::{Path, PathBuf};
 pub fn read_sqlite(db: &Path, session_id: &str, sink: &mut Sink<'_>) -> Result<ReadStats, TranscriptError> {
     let conn = open_transcript_store(db)?;
     let mut stats = ReadStats::default();
-    let sql = "SELECT m.id, m.data, p.data FROM message m LEFT JOIN part p ON p.message_id = m.id \
-               WHERE m.session_id = ?1 ORDER BY m.time_created, m.id, p.time_created, p.id";
-    let mut stmt = conn.prepare(sql).map_err(|e| TranscriptError::new(db, e))?;
+    // A cell over CELL_LIMIT comes back NULL and is streamed from the database instead.
+    let sql = format!(
+        "SELECT m.id, m.rowid, CASE WHEN octet_length(m.data) <= {limit} THEN m.data END, p.rowid, CASE WHEN octet_length(p.data) <= {limit} THEN p.data END \
+         FROM message m LEFT JOIN part p ON p.message_id = m.id \
+         WHERE m.session_id = ?1 ORDER BY m.time_created, m.id, p.time_created, p.id",
+        limit = CELL_LIMIT
+    );
+    let mut stmt = conn.prepare(&sql).map_err(|e| TranscriptError::new(db, e))?;
     let mut rows = stmt.query([session_id]).map_err(|e| TranscriptError::new(db, e))?;
     let mut current: Option<(String, Option<Value>, Vec<Value>)> = None;
     while let Some(row) = rows.next().map_err(|e| TranscriptError::new(db, e))? {
@@ -23,14 +28,13 @@ pub fn read_sqlite(db: &Path, session_id: &str, sink: &mut Sink<'_>) -> Result<R
             if let Some((_, info, parts)) = current.take() {
                 emit_message(info, &parts, &mut stats, sink);
             }
-            let info = parse_column(row.get_ref(1).ok(), &mut stats);
+            let info = cell(&conn, "message", row.get(1).ok(), row.get_ref(2).ok(), &mut stats);
             stats.records += 1;
             current = Some((id, info, Vec::new()));
         }
-        if let (Some((_, _, parts)), Ok(cell)) = (current.as_mut(), row.get_ref(2)) {
-            if !matches!(cell, rusqlite::types::ValueRef::Null) {
-                parts.extend(parse_column(Some(cell), &mut stats));
-            }
+        let part_rowid: Option<i64> = row.get(3).ok().flatten();
+        if let (Some((_, _, parts)), Some(rowid)) = (current.as_mut(), part_rowid) {
+            parts.extend(cell(&conn, "part", Some(rowid), row.get_ref(4).ok(), &mut stats));
         }
     }
     if let Some((_, info, parts)) = current.take() {
@@ -42,17 +46,21 @@ pub fn read_sqlite(db: &Path, session_id: &str, sink: &mut Sink<'_>) -> Result<R
     Ok(stats)
 }
 
+/// A `data` cell: parsed when it came with the row, streamed from the database when it was
+/// too big to come (NULL).
+fn cell(conn: &rusqlite::Connection, table: &str, rowid: Option<i64>, value: Option<rusqlite::types::ValueRef<'_>>, stats: &mut ReadStats) -> Option<Value> {
+    match value {
+        Some(rusqlite::types::ValueRef::Null) | None => read_big_cell(conn, table, "data", rowid?, stats),
+        other => parse_column(other, stats),
+    }
+}
+
 fn parse_column(cell: Option<rusqlite::types::ValueRef<'_>>, stats: &mut ReadStats) -> Option<Value> {
     let bytes = match cell? {
         rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => b,
         _ => return None,
     };
-    stats.bytes += bytes.len() as u64;
-    let parsed = serde_json::from_slice(bytes).ok();
-    if parsed.is_none() {
-        stats.corrupt += 1;
-    }
-    parsed
+    crate::transcript::parse_record(bytes, stats)
 }
 
 /// Sessions written through the v2 HTTP API: `session_message` rows ordered by `seq`.
@@ -130,13 +138,13 @@ fn json_files(dir: &Path) -> Result<Vec<PathBuf>, TranscriptError> {
 }
 
 fn read_json(path: &Path, stats: &mut ReadStats) -> Option<Value> {
-    let bytes = std::fs::read(path).ok()?;
-    stats.bytes += bytes.len() as u64;
-    let parsed = serde_json::from_slice(&bytes).ok();
-    if parsed.is_none() {
-        stats.corrupt += 1;
+    match crate::fsutil::open_for_reading(path) {
+        Ok(file) => crate::transcript::parse_record_stream(std::io::BufReader::new(file), stats),
+        Err(_) => {
+            stats.corrupt += 1;
+            None
+        }
     }
-    parsed
 }
 
 /// One message (its info JSON and its parts) as events.

@@ -37,7 +37,7 @@ pub fn read_storage(storage: &Path) -> io::Result<StoreRead> {
 }
 
 fn read_session(file: &Path, worktree: Option<String>) -> Option<StoredSession> {
-    let value: Value = serde_json::from_slice(&std::fs::read(file).ok()?).ok()?;
+    let value: Value = serde_json::from_slice(&crate::fsutil::read_capped(file, crate::fsutil::SMALL_FILE_CAP).ok()?).ok()?;
     let id = value.get("id")?.as_str().filter(|id| !id.is_empty())?.to_string();
     let string = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
     let time = value.get("time");
@@ -65,7 +65,7 @@ fn scan_messages(dir: &Path) -> Scan {
     files.retain(|f| is_json_file(f));
     let mut uncertain = false;
     for file in files.iter().rev() {
-        let row = match std::fs::read(file) {
+        let row = match crate::fsutil::read_capped(file, crate::transcript::MAX_RECORD_BYTES as u64) {
             Ok(bytes) => classify(&bytes, None),
             Err(_) => Row::Unreadable,
         };
@@ -79,7 +79,7 @@ fn scan_messages(dir: &Path) -> Scan {
 }
 
 fn project_worktree(storage: &Path, project_id: &str) -> Option<String> {
-    let bytes = std::fs::read(storage.join("project").join(format!("{project_id}.json"))).ok()?;
+    let bytes = crate::fsutil::read_capped(&storage.join("project").join(format!("{project_id}.json")), crate::fsutil::SMALL_FILE_CAP).ok()?;
     let value: Value = serde_json::from_slice(&bytes).ok()?;
     value.get("worktree")?.as_str().map(str::to_string)
 }

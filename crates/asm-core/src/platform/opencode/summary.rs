@@ -25,7 +25,7 @@ pub fn summarize(rt: &Runtime, info: &SessionInfo) -> SummaryOutcome {
     };
     let marker = rt.paths.summary_fork_marker(&fork);
     if let Some(parent) = marker.parent() {
-        let _ = crate::fsutil::ensure_dir(parent, 0o700);
+        let _ = crate::fsutil::ensure_dir(parent);
     }
     let _ = crate::fsutil::write_atomic(&marker, b"", 0o600);
     let outcome = summarize_fork(&server, &fork, dir, &provider, &model);
