@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 E2E_TOOLS ?= $(CURDIR)/target/e2e-tools
 
-.PHONY: all build test toolchain fmt lint unit install uninstall install-service bench e2e clean
+.PHONY: all build test toolchain fmt lint unit install uninstall install-service bench stress e2e clean
 
 all: build
 
@@ -48,6 +48,13 @@ install-service: install
 bench:
 	$(CARGO) build --release --workspace --bins
 	target/release/asm_bench
+
+# The long fault runs: kill loops, planted links, special files, a full disk (summary table),
+# then every fuzz target with 50,000 cases. ASM_STRESS_KILLS and PROPTEST_CASES scale them.
+stress:
+	$(CARGO) build --release --workspace --bins
+	target/release/asm_stress
+	PROPTEST_CASES=$${PROPTEST_CASES:-50000} $(CARGO) test --release -p asm-core --test fuzz
 
 # End-to-end suite against the real openclaw, claude and opencode (installed from npm).
 # The binaries first: the monitor's e2e test runs its sibling tools.

@@ -116,3 +116,40 @@ fn measure(rt: &Runtime, case: &Case) -> Result<String, String> {
         record.read_stats.oversized
     ))
 }
+
+/// Draining a backlog of 5,000 queued notifications (log backend: no network, no throttle),
+/// against the same backlog of 1,000: linear means the ratio stays near 5.
+pub fn outbox_drain(tmp: &Path) -> String {
+    let time = |n: usize| -> Result<f64, String> {
+        let root = tmp.join(format!("asm-bench-outbox-{n}-{}", std::process::id()));
+        let env = Env::from_pairs([
+            ("HOME", root.display().to_string()),
+            ("OPENCLAW_STATE_DIR", root.join("state").display().to_string()),
+            ("ASM_NOTIFY_BACKEND", "log".into()),
+        ]);
+        let rt = Runtime::from_env(env).map_err(|e| e.to_string())?;
+        let outbox = asm_core::notify::Outbox::at(&rt.paths);
+        let now = chrono::Utc::now();
+        for i in 0..n {
+            outbox
+                .append_message(&format!("20260101T000000.000Z-1-{i}-00000000"), now, "test_backlog", &format!("backlog message {i}"))
+                .map_err(|e| e.to_string())?;
+        }
+        let started = Instant::now();
+        let opts = asm_core::notify::PassOptions { max_wait: std::time::Duration::from_secs(3600), force: false };
+        let report = asm_core::notify::Notifier::new(&rt).deliver_pending(opts);
+        let secs = started.elapsed().as_secs_f64();
+        let _ = std::fs::remove_dir_all(&root);
+        if report.delivered.len() != n {
+            return Err(format!("{} of {n} delivered", report.delivered.len()));
+        }
+        Ok(secs)
+    };
+    match (time(1_000), time(5_000)) {
+        (Ok(small), Ok(big)) => format!(
+            "outbox drain: 1,000 queued in {small:.2} s, 5,000 in {big:.2} s: ratio {:.1} (linear: 5; the quadratic drain took 69 s for 5,000)",
+            big / small
+        ),
+        (Err(e), _) | (_, Err(e)) => format!("outbox drain: failed: {e}"),
+    }
+}

@@ -59,6 +59,7 @@ fn run(root: &Path, sizes: &Sizes) {
     if std::env::var("ASM_BENCH_ONLY").as_deref() == Ok("hostile") {
         std::fs::create_dir_all(root).expect("bench dir");
         bench_hostile::run(root).iter().for_each(|l| println!("{l}"));
+        println!("{}", bench_hostile::outbox_drain(root));
         return;
     }
     let bin = sibling("asm_session_manager");
@@ -88,6 +89,7 @@ fn run(root: &Path, sizes: &Sizes) {
     for line in bench_hostile::run(root) {
         println!("{line}");
     }
+    println!("{}", bench_hostile::outbox_drain(root));
     println!("{}", bench_gateway::run(root, &sibling("asm_monitor")));
 }
 

@@ -29,7 +29,7 @@ pub struct Bounded {
 /// Parses one JSON value from `input`, clipping long strings. None when not even the start of
 /// a value could be read.
 pub fn read(input: impl Read) -> Option<Bounded> {
-    let settings = ReaderSettings { max_nesting_depth: Some(MAX_NESTING), track_path: false, ..ReaderSettings::default() };
+    let settings = ReaderSettings { max_nesting_depth: Some(MAX_NESTING), track_path: false, restrict_number_values: false, ..ReaderSettings::default() };
     let mut reader = JsonStreamReader::new_custom(input, settings);
     let mut value = Value::Null;
     match fill(&mut reader, &mut value) {

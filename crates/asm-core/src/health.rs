@@ -91,6 +91,7 @@ pub fn report(rt: &Runtime) -> HealthReport {
             checks.push(check);
         }
     }
+    checks.extend(openclaw_config_check(rt));
     checks.push(state_check(rt));
     let status = checks.iter().map(|c| c.status).max().unwrap_or(Status::Ok);
     let p = &rt.paths;
@@ -259,6 +260,20 @@ fn hooks_check(rt: &Runtime, p: Platform, sessions: usize) -> Option<Check> {
         (Status::Ok, format!("not installed ({} has no sessions here)", p.display_name()))
     };
     Some(Check::new(name, status, reason, details))
+}
+
+/// OpenClaw's config, when there is one: ASM reads its gateway port, bot token and quota key
+/// there, so a file it cannot read is worth a warning.
+fn openclaw_config_check(rt: &Runtime) -> Option<Check> {
+    let path = &rt.paths.openclaw_config;
+    if !path.exists() {
+        return None;
+    }
+    let details = json!({"path": path});
+    Some(match crate::platform::openclaw::config::read(&rt.paths) {
+        Ok(_) => Check::new("openclaw config", Status::Ok, format!("{} read", path.display()), details),
+        Err(e) => Check::new("openclaw config", Status::Warn, e.to_string(), details),
+    })
 }
 
 /// The state dir is writable, the state file readable, there is room on the disk, and the

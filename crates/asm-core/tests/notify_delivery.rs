@@ -535,3 +535,36 @@ fn a_group_upgraded_to_a_supergroup_is_followed_and_reported() {
     assert!(health.warnings.iter().any(|w| w.contains("set ASM_FEED_CHAT_ID=-1009999999999")), "{:?}", health.warnings);
     assert_eq!(w.pending(&rt), 0);
 }
+
+#[test]
+fn a_test_message_left_by_a_killed_notify_test_is_withdrawn_not_delivered() {
+    let w = World::new();
+    let rt = w.runtime(&[]);
+    // The pid of a process that has ended: the notify test that queued it was killed.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let outbox = Outbox::at(&rt.paths);
+    outbox.append_message(&format!("20260101T000000.000Z-{pid}-0-00000000"), w.clock.now(), "test", "a test message nobody waits for").unwrap();
+    w.notifier(&rt).emit(&restarted(1));
+    let texts: Vec<String> = w.api.bodies().iter().map(|b| b["text"].as_str().unwrap().to_string()).collect();
+    assert_eq!(texts, [restarted(1).text()], "the orphaned test message was withdrawn");
+    assert_eq!(w.pending(&rt), 0);
+}
+
+#[test]
+fn the_gap_to_the_next_send_is_recorded_before_the_request_goes_out() {
+    let w = World::new();
+    let state_file = w.home.join("state/.asm_state.json");
+    let seen: Arc<Mutex<Vec<bool>>> = Arc::default();
+    let record = seen.clone();
+    let server = MockServer::start(move |_req: &Request| {
+        // What a process killed right now would leave behind for the next one.
+        let state: Value = serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap_or_default()).unwrap_or_default();
+        record.lock().unwrap().push(state["notify"]["sent_at"][CHAT].as_array().is_some_and(|a| !a.is_empty()));
+        Response::json(200, &json!({"ok": true, "result": {"message_id": 1, "chat": {"id": -1001234567890i64}}}))
+    });
+    let rt = w.runtime(&[("ASM_TELEGRAM_API_ROOT", &server.url())]);
+    w.notifier(&rt).emit(&restarted(1));
+    assert_eq!(*seen.lock().unwrap(), [true]);
+}

@@ -507,6 +507,30 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn temp_files_of_killed_writers_are_swept_and_a_planted_dir_link_is_refused() {
+        let dir = asm_testkit::TempDir::new("mem-sweep");
+        let store = MemoryStore::at(dir.join("m"), 6000);
+        std::fs::create_dir_all(store.dir()).unwrap();
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        let pid = gone.id();
+        gone.wait().unwrap();
+        let stale = store.dir().join(format!(".s.json.tmp.{pid}.7"));
+        std::fs::write(&stale, "half").unwrap();
+        store.save(record("s", None, None, Utc::now())).unwrap();
+        assert!(!stale.exists(), "the killed writer's temp file is gone");
+
+        let shared = dir.join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink(&shared, dir.join("planted")).unwrap();
+        let planted = MemoryStore::at(dir.join("planted"), 6000);
+        let err = planted.save(record("s", None, None, Utc::now())).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0, "nothing written through the link");
+        assert_eq!(std::fs::metadata(&shared).unwrap().permissions().mode() & 0o777, 0o755, "its mode untouched");
+    }
+
+    #[test]
     fn save_is_private_keeps_the_chain_and_links_successors() {
         let dir = asm_testkit::TempDir::new("mem-chain");
         let store = MemoryStore::at(dir.join(".session_memory"), 6000);

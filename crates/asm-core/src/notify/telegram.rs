@@ -43,25 +43,31 @@ impl TelegramSender {
                 return SendOutcome::Transient { error: self.scrub(&error) };
             }
         };
-        let envelope: Value = match serde_json::from_str(&text) {
-            Ok(v) => v,
-            Err(_) => {
-                let excerpt: String = text.chars().take(200).collect();
-                let error = format!("the Telegram Bot API at {} answered {status} with no JSON: {excerpt}", self.api_root);
-                return SendOutcome::Transient { error: self.scrub(&error) };
-            }
-        };
-        let answer = self.scrub(&envelope.to_string());
-        if envelope.get("ok").and_then(Value::as_bool) == Some(true) {
-            let message_id = envelope.pointer("/result/message_id").map(|id| id.as_str().map(str::to_string).unwrap_or_else(|| id.to_string()));
-            return SendOutcome::Delivered { message_id, answer };
-        }
-        let code = envelope.get("error_code").and_then(Value::as_i64).or(Some(status as i64));
-        let description = envelope.get("description").and_then(Value::as_str).unwrap_or("no description");
-        let retry_after = envelope.pointer("/parameters/retry_after").and_then(Value::as_u64);
-        let migrate_to = envelope.pointer("/parameters/migrate_to_chat_id").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-        classify_failure(code, &self.scrub(description), retry_after, migrate_to)
+        read_answer(&self.api_root, status, &text, &|t| self.scrub(t))
     }
+}
+
+/// What the Bot API's answer means for the message: delivered, or which kind of failure.
+/// `scrub` masks the token (and any secret) in everything kept from the answer.
+pub fn read_answer(api_root: &str, status: u16, text: &str, scrub: &dyn Fn(&str) -> String) -> SendOutcome {
+    let envelope: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(_) => {
+            let excerpt: String = text.chars().take(200).collect();
+            let error = format!("the Telegram Bot API at {api_root} answered {status} with no JSON: {excerpt}");
+            return SendOutcome::Transient { error: scrub(&error) };
+        }
+    };
+    let answer = scrub(&envelope.to_string());
+    if envelope.get("ok").and_then(Value::as_bool) == Some(true) {
+        let message_id = envelope.pointer("/result/message_id").map(|id| id.as_str().map(str::to_string).unwrap_or_else(|| id.to_string()));
+        return SendOutcome::Delivered { message_id, answer };
+    }
+    let code = envelope.get("error_code").and_then(Value::as_i64).or(Some(status as i64));
+    let description = envelope.get("description").and_then(Value::as_str).unwrap_or("no description");
+    let retry_after = envelope.pointer("/parameters/retry_after").and_then(Value::as_u64);
+    let migrate_to = envelope.pointer("/parameters/migrate_to_chat_id").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+    classify_failure(code, &scrub(description), retry_after, migrate_to)
 }
 
 /// The request body, as OpenClaw sends it.

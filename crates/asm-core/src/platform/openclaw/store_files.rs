@@ -27,8 +27,13 @@ pub fn read(sessions_json: &Path) -> Result<StoreRead, StoreError> {
 fn read_once(sessions_json: &Path) -> Result<StoreRead, StoreError> {
     let bytes = crate::fsutil::read_capped(sessions_json, crate::fsutil::STORE_FILE_CAP)
         .map_err(|source| StoreError::Io { path: sessions_json.to_path_buf(), source })?;
+    parse(&bytes, sessions_json)
+}
+
+/// The entries of a `sessions.json`'s bytes (`sessions_json` names it in errors).
+pub fn parse(bytes: &[u8], sessions_json: &Path) -> Result<StoreRead, StoreError> {
     // A stray non-UTF-8 byte costs one character, not the whole store.
-    let text = String::from_utf8_lossy(&bytes);
+    let text = String::from_utf8_lossy(bytes);
     let unknown = |detail: String| StoreError::UnknownFormat { path: sessions_json.to_path_buf(), detail };
     let object: Map<String, Value> =
         serde_json::from_str(&text).map_err(|e| unknown(format!("{e}; expected one JSON object keyed by session key (is the file being written?)")))?;
