@@ -1,7 +1,9 @@
 //! Synthetic Claude Code history in the real 2.1.3xx on-disk format, for the benchmark:
 //! `root/.claude/projects/<encoded-cwd>/<uuid>.jsonl`, sessions of tool turns whose results
 //! are tens of KB, each ending the way 2.1.330 ends a turn (final response, a ~24 KB
-//! `prompt_snapshot` attachment, `last-prompt`, `atis-latch`, `cost-state`).
+//! `prompt_snapshot` attachment, `last-prompt`, `atis-latch`, `cost-state`). Six sessions in
+//! ten end in a trap for the measurement ([`Trap`]); the generator writes down what each
+//! session must measure, so the bench can check every number.
 
 use asm_core::platform::claude_code::paths::encode_project_dir;
 use std::fs::{self, File};
@@ -12,12 +14,35 @@ use std::path::Path;
 const PROJECTS: usize = 40;
 const MODEL: &str = "claude-sonnet-4-5";
 
+/// What a session must measure: its context tokens and window.
+pub type Truth = std::collections::HashMap<String, (u64, u64)>;
+
+/// How a session ends, when it is one of the traps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trap {
+    /// The deciding response is more than 1 MB from the end (tool output after it).
+    FarFromTheEnd,
+    /// The last assistant line is an API error (synthetic, zero usage): not a response.
+    ApiErrorLast,
+    /// The file ends inside a line: tool output cut off mid-write.
+    InterruptedOutput,
+    /// A compaction boundary after the last response: its postTokens count.
+    CompactionLast,
+    /// Inline sidechain (legacy subagent) responses after the main chain's last one.
+    LegacySidechain,
+    /// The last response asked for the 1M window (`requestedModel` with `[1m]`).
+    OneMillion,
+}
+
+const TRAPS: [Trap; 6] = [Trap::FarFromTheEnd, Trap::ApiErrorLast, Trap::InterruptedOutput, Trap::CompactionLast, Trap::LegacySidechain, Trap::OneMillion];
+
 /// Writes `sessions` sessions of about `bytes_per_session` bytes each under `root` (used as
-/// HOME) and returns how many bytes were written.
-pub fn generate(root: &Path, sessions: usize, bytes_per_session: usize) -> io::Result<u64> {
+/// HOME); returns how many bytes were written and what each session must measure.
+pub fn generate(root: &Path, sessions: usize, bytes_per_session: usize) -> io::Result<(u64, Truth)> {
     let mut rng = Rng(0x5eed_cafe_f00d_0001);
     let filler = Filler::new();
     let mut total = 0u64;
+    let mut truth = Truth::new();
     for i in 0..sessions {
         let cwd = format!("/home/bench/work/project-{:02}", i % PROJECTS);
         let dir = root.join(".claude/projects").join(encode_project_dir(&cwd));
@@ -26,11 +51,13 @@ pub fn generate(root: &Path, sessions: usize, bytes_per_session: usize) -> io::R
         }
         let session = Session { id: rng.uuid(), cwd, version: "2.1.330", day: 1 + (i % 28) as u32 };
         let mut out = Counting { inner: BufWriter::with_capacity(256 * 1024, File::create(dir.join(format!("{}.jsonl", session.id)))?), bytes: 0 };
-        session.write(&mut out, bytes_per_session, &mut rng, &filler)?;
+        let trap = TRAPS.get(i % 10).copied();
+        let measured = session.write(&mut out, bytes_per_session, &mut rng, &filler, trap)?;
         out.inner.flush()?;
         total += out.bytes;
+        truth.insert(session.id.clone(), measured);
     }
-    Ok(total)
+    Ok((total, truth))
 }
 
 struct Counting<W: Write> {
@@ -127,7 +154,8 @@ impl Session {
         )
     }
 
-    fn write<W: Write>(&self, out: &mut Counting<W>, target: usize, rng: &mut Rng, filler: &Filler) -> io::Result<()> {
+    /// Writes the session; returns the context tokens and window it must measure.
+    fn write<W: Write>(&self, out: &mut Counting<W>, target: usize, rng: &mut Rng, filler: &Filler, trap: Option<Trap>) -> io::Result<(u64, u64)> {
         let mut parent = "null".to_string();
         let mut second = rng.below(3600);
         let mut context = 18_000 + rng.below(4_000);
@@ -143,6 +171,7 @@ impl Session {
             ),
         )?;
         let mut turn = 0u64;
+        let mut measured;
         loop {
             turn += 1;
             second += 7;
@@ -197,10 +226,12 @@ impl Session {
             parent = format!("\"{result_uuid}\"");
             context += result.len() as u64 / 4 + 300;
             let text_uuid = rng.uuid();
+            let last = out.bytes as usize >= target.saturating_sub(26_000);
+            let requested = if last && trap == Some(Trap::OneMillion) { "claude-sonnet-4-5[1m]" } else { MODEL };
             line(
                 out,
                 format!(
-                    r#"{{"isSidechain":false,"message":{{"id":"msg_{}","type":"message","role":"assistant","model":"{MODEL}","content":[{{"type":"text","text":"I read the handlers; the error paths now return typed errors. Next I will run the tests."}}],"stop_reason":"end_turn","stop_sequence":null,"usage":{}}},"requestId":"req_{}","requestedModel":"{MODEL}","type":"assistant",{}}}"#,
+                    r#"{{"isSidechain":false,"message":{{"id":"msg_{}","type":"message","role":"assistant","model":"{MODEL}","content":[{{"type":"text","text":"I read the handlers; the error paths now return typed errors. Next I will run the tests."}}],"stop_reason":"end_turn","stop_sequence":null,"usage":{}}},"requestId":"req_{}","requestedModel":"{requested}","type":"assistant",{}}}"#,
                     rng.hex(24),
                     usage(context, rng.below(3_000), 240),
                     rng.hex(24),
@@ -208,12 +239,59 @@ impl Session {
                 ),
             )?;
             parent = format!("\"{text_uuid}\"");
+            measured = (context + 3, if requested == MODEL { 200_000 } else { 1_000_000 });
             context += 400;
-            let last = out.bytes as usize >= target.saturating_sub(26_000);
             if last {
                 break;
             }
             line(out, format!(r#"{{"type":"tools-used","sessionId":"{}","tools":["Read"]}}"#, self.id))?;
+        }
+        match trap {
+            Some(Trap::FarFromTheEnd) => {
+                for _ in 0..24 {
+                    let uuid = rng.uuid();
+                    line(
+                        out,
+                        format!(
+                            r#"{{"isSidechain":false,"type":"user","message":{{"role":"user","content":[{{"tool_use_id":"toolu_far","type":"tool_result","content":"{}"}}]}},{}}}"#,
+                            filler.take(50_000),
+                            self.envelope(&parent, &uuid, second + 6)
+                        ),
+                    )?;
+                }
+            }
+            Some(Trap::ApiErrorLast) => line(
+                out,
+                format!(
+                    r#"{{"isSidechain":false,"message":{{"id":"msg_err","type":"message","role":"assistant","model":"<synthetic>","content":[{{"type":"text","text":"API Error: 529 Overloaded"}}],"usage":{{"input_tokens":0,"output_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}}},"isApiErrorMessage":true,"type":"assistant",{}}}"#,
+                    self.envelope(&parent, &rng.uuid(), second + 6)
+                ),
+            )?,
+            Some(Trap::CompactionLast) => {
+                let post = 20_000 + rng.below(10_000);
+                line(
+                    out,
+                    format!(
+                        r#"{{"type":"system","subtype":"compact_boundary","content":"Conversation compacted","compactMetadata":{{"trigger":"auto","preTokens":{},"postTokens":{post}}},{}}}"#,
+                        measured.0,
+                        self.envelope(&parent, &rng.uuid(), second + 6)
+                    ),
+                )?;
+                measured.0 = post;
+            }
+            Some(Trap::LegacySidechain) => {
+                for _ in 0..3 {
+                    line(
+                        out,
+                        format!(
+                            r#"{{"isSidechain":true,"message":{{"id":"msg_side","type":"message","role":"assistant","model":"{MODEL}","content":[{{"type":"text","text":"subagent"}}],"usage":{}}},"type":"assistant",{}}}"#,
+                            usage(5_000, 0, 10),
+                            self.envelope(&parent, &rng.uuid(), second + 6)
+                        ),
+                    )?;
+                }
+            }
+            Some(Trap::InterruptedOutput) | Some(Trap::OneMillion) | None => {}
         }
         let snapshot_uuid = rng.uuid();
         line(
@@ -237,7 +315,12 @@ impl Session {
                 turn * 1500,
                 turn * 360
             ),
-        )
+        )?;
+        if trap == Some(Trap::InterruptedOutput) {
+            // A tool result cut off mid-write: no closing brace, no newline.
+            out.write_all(format!(r#"{{"isSidechain":false,"type":"user","message":{{"role":"user","content":[{{"tool_use_id":"toolu_cut","type":"tool_result","content":"{}"#, filler.take(8_000)).as_bytes())?;
+        }
+        Ok(measured)
     }
 }
 
@@ -255,18 +338,22 @@ mod tests {
     #[test]
     fn generated_sessions_are_valid_jsonl_of_about_the_asked_size() {
         let root = std::env::temp_dir().join(format!("asm-bench-cc-test-{}", std::process::id()));
-        let written = generate(&root, 3, 120_000).unwrap();
+        let (written, truth) = generate(&root, 3, 120_000).unwrap();
+        assert_eq!(truth.len(), 3);
         let files: Vec<_> = walk(&root.join(".claude/projects"));
         assert_eq!(files.len(), 3);
         let mut on_disk = 0;
         for f in &files {
             let text = fs::read_to_string(f).unwrap();
             on_disk += text.len() as u64;
-            assert!(text.len() > 90_000 && text.len() < 200_000, "{}", text.len());
-            for line in text.lines() {
+            // The far-from-the-end trap appends 24 results of 50 kB after the last usage.
+            let trap_bytes = if text.contains("toolu_far") { 24 * 50_000 + 10_000 } else { 0 };
+            assert!(text.len() > 90_000 && text.len() < 200_000 + trap_bytes, "{}", text.len());
+            let complete: Vec<&str> = text.lines().filter(|l| !l.contains("toolu_cut")).collect();
+            for line in &complete {
                 serde_json::from_str::<serde_json::Value>(line).unwrap();
             }
-            assert!(text.lines().last().unwrap().contains("\"type\":\"cost-state\""));
+            assert!(complete.last().unwrap().contains("\"type\":\"cost-state\""));
         }
         assert_eq!(written, on_disk);
         fs::remove_dir_all(&root).unwrap();

@@ -18,6 +18,7 @@ pub mod fsutil; //       atomic writes, advisory locks, private modes
 pub mod gateway; //      OpenClaw gateway watch: incident state machine, restart, repair
 pub mod health; //       the health report: configuration, paths, state, tools found
 pub mod http; //         HTTP requests with timeouts and limits, one way for every peer
+pub mod index; //        .asm_index.sqlite: last measurements by file stamp, so unchanged transcripts cost a stat
 pub mod lenient_json; // JSON5/JSONC config files (OpenClaw's, OpenCode's), size-capped
 pub mod logging; //      env_logger set-up, rotating log files, secret redaction of every line
 pub mod memory; //       key-information extraction and the session memory store

@@ -45,6 +45,9 @@ struct Args {
     /// With --list: titles and models untruncated.
     #[arg(long, requires = "list")]
     wide: bool,
+    /// With --list: measure every transcript afresh, without the measurement index.
+    #[arg(long, requires = "list")]
+    no_index: bool,
     /// Only this platform.
     #[arg(long, value_enum)]
     platform: Option<Platform>,
@@ -80,7 +83,7 @@ fn run(args: Args) -> asm_core::Result<i32> {
 }
 
 fn list(rt: &Runtime, args: &Args) -> asm_core::Result<i32> {
-    let found = platform::discover(rt, args.platform);
+    let found = platform::discover_with(rt, args.platform, !args.no_index);
     for e in &found.errors {
         log::warn!("{} store {} not read: {}", e.platform, e.source, e.message);
     }

@@ -38,7 +38,13 @@ pub trait Adapter: Sync {
 
     /// Every session this platform holds on this machine, measured the way the platform
     /// counts. Stores that cannot be read go into `errors`; the others are still listed.
-    fn discover(&self, rt: &Runtime) -> SessionList;
+    fn discover(&self, rt: &Runtime) -> SessionList {
+        self.discover_indexed(rt, None)
+    }
+
+    /// [`Adapter::discover`], reusing what the index remembers of transcripts (or sessions,
+    /// or stores) that did not change since; the result is the same as without it.
+    fn discover_indexed(&self, rt: &Runtime, index: Option<&crate::index::Index>) -> SessionList;
 
     /// One session by its id (a platform may find it without listing every session).
     fn find(&self, rt: &Runtime, session_id: &str) -> Option<SessionInfo> {
@@ -187,10 +193,16 @@ pub fn adapter(platform: Platform) -> &'static dyn Adapter {
 
 /// Every session on the machine (or on one platform), sorted highest percent first.
 pub fn discover(rt: &Runtime, only: Option<Platform>) -> SessionList {
+    discover_with(rt, only, true)
+}
+
+/// [`discover`], with or without the measurement index (`--no-index`).
+pub fn discover_with(rt: &Runtime, only: Option<Platform>, use_index: bool) -> SessionList {
+    let index = if use_index { crate::index::Index::open(rt) } else { None };
     let mut all = SessionList::default();
     for platform in Platform::ALL.into_iter().filter(|p| only.is_none_or(|o| o == *p)) {
         let started = std::time::Instant::now();
-        let found = adapter(platform).discover(rt);
+        let found = adapter(platform).discover_indexed(rt, index.as_ref());
         log::debug!("{platform}: {} sessions, {} store errors in {} ms", found.sessions.len(), found.errors.len(), started.elapsed().as_millis());
         all.extend(found);
     }

@@ -1,6 +1,7 @@
 //! Every Claude Code session in every config dir, measured the way Claude Code's own
 //! statusline counts. Transcripts are read from the end, so the cost grows with the number of
-//! sessions, not with their size.
+//! sessions, not with their size; with the index, a transcript whose size, mtime and inode are
+//! what they were when it was last measured costs one stat and no read.
 
 use super::live;
 use super::measure::{self, ContextSource, TranscriptFacts};
@@ -18,9 +19,12 @@ use std::time::SystemTime;
 /// threads than this mostly contend.
 const MAX_THREADS: usize = 4;
 
+/// The index's name for this platform's entries.
+const INDEX: &str = "claude-code";
+
 /// Every Claude Code session on this machine. Unreadable dirs and files become `errors`; the
 /// rest are still listed.
-pub fn discover(rt: &Runtime) -> SessionList {
+pub fn discover(rt: &Runtime, index: Option<&crate::index::Index>) -> SessionList {
     let dirs = paths::config_dirs(&rt.env);
     let mut files: Vec<(SessionFile, bool)> = Vec::new();
     let mut list = SessionList::default();
@@ -34,8 +38,24 @@ pub fn discover(rt: &Runtime) -> SessionList {
             errors.into_iter().map(|e| source_error(&e.path, &format!("cannot list Claude Code projects (expected a readable directory): {}", e.error))),
         );
     }
-    let ctx = Context { env: &rt.env, estimate_tokens: rt.config.cc_estimate_tokens, registry: live::Registry::load(&dirs), now: SystemTime::now() };
-    for result in measure_all(&files, &ctx) {
+    let ctx = Context {
+        env: &rt.env,
+        estimate_tokens: rt.config.cc_estimate_tokens,
+        registry: live::Registry::load(&dirs),
+        now: SystemTime::now(),
+        remembered: index.map(|i| i.entries(INDEX)).unwrap_or_default(),
+        measured: std::sync::Mutex::new(Vec::new()),
+    };
+    let results = measure_all(&files, &ctx);
+    if let Some(index) = index {
+        let measured = std::mem::take(&mut *ctx.measured.lock().unwrap_or_else(|e| e.into_inner()));
+        log::debug!("claude-code: {} of {} transcripts read, the others unchanged since the index", measured.len(), files.len());
+        let present: std::collections::HashSet<String> = files.iter().map(|(f, _)| f.path.display().to_string()).collect();
+        if !measured.is_empty() || ctx.remembered.len() != present.len() {
+            index.save(INDEX, &measured, Some(&|key: &str| present.contains(key)));
+        }
+    }
+    for result in results {
         match result {
             Ok(info) => list.sessions.push(info),
             Err(e) => list.errors.push(e),
@@ -52,7 +72,14 @@ pub fn find(rt: &Runtime, session_id: &str) -> Option<SessionInfo> {
         return None;
     }
     let dirs = paths::config_dirs(&rt.env);
-    let ctx = Context { env: &rt.env, estimate_tokens: rt.config.cc_estimate_tokens, registry: live::Registry::load(&dirs), now: SystemTime::now() };
+    let ctx = Context {
+        env: &rt.env,
+        estimate_tokens: rt.config.cc_estimate_tokens,
+        registry: live::Registry::load(&dirs),
+        now: SystemTime::now(),
+        remembered: HashMap::new(),
+        measured: std::sync::Mutex::new(Vec::new()),
+    };
     for dir in &dirs {
         let Ok(projects) = std::fs::read_dir(dir.join("projects")) else { continue };
         for project in projects.flatten() {
@@ -71,6 +98,10 @@ struct Context<'a> {
     estimate_tokens: u64,
     registry: live::Registry,
     now: SystemTime,
+    /// What the index remembers, by transcript path.
+    remembered: HashMap<String, crate::index::Entry>,
+    /// What this run measured afresh, for the index.
+    measured: std::sync::Mutex<Vec<(String, crate::index::Entry)>>,
 }
 
 /// Measures every file on a few threads, keeping the listing order.
@@ -115,11 +146,26 @@ fn measure_all(files: &[(SessionFile, bool)], ctx: &Context) -> Vec<Result<Sessi
 
 fn measure_session(file: &SessionFile, auto_compact: bool, ctx: &Context) -> Result<SessionInfo, SourceError> {
     let read_error = |e: std::io::Error| source_error(&file.path, &format!("cannot read Claude Code transcript (expected a readable JSONL file): {e}"));
+    let key = file.path.display().to_string();
+    // One stat: a transcript that did not change since it was measured is not read again.
+    if let Some(remembered) = ctx.remembered.get(&key) {
+        let meta = std::fs::metadata(&file.path).map_err(read_error)?;
+        let stamp = serde_json::to_string(&crate::index::Stamp::of(&meta)).unwrap_or_default();
+        if meta.is_file() && remembered.stamp == stamp {
+            if let Ok(facts) = serde_json::from_str::<TranscriptFacts>(&remembered.value) {
+                return Ok(session_info(file, facts, meta.modified().ok(), auto_compact, ctx));
+            }
+        }
+    }
     let handle = crate::fsutil::open_for_reading(&file.path).map_err(read_error)?;
     let meta = handle.metadata().map_err(read_error)?;
     let facts = measure::read_transcript(&handle, meta.len()).map_err(read_error)?;
     if facts.skipped_lines > 0 {
         log::debug!("{}: skipped {} unreadable line(s)", file.path.display(), facts.skipped_lines);
+    }
+    if let Ok(value) = serde_json::to_string(&facts) {
+        let stamp = serde_json::to_string(&crate::index::Stamp::of(&meta)).unwrap_or_default();
+        ctx.measured.lock().unwrap_or_else(|e| e.into_inner()).push((key, crate::index::Entry { stamp, value }));
     }
     let modified = meta.modified().ok();
     Ok(session_info(file, facts, modified, auto_compact, ctx))
@@ -131,6 +177,7 @@ fn session_info(file: &SessionFile, facts: TranscriptFacts, modified: Option<Sys
         (ContextSource::Usage | ContextSource::CompactBoundary, Some(t)) => (t, facts.doubtful),
         _ => (ctx.estimate_tokens, true),
     };
+    let window = if tokens_estimated { window } else { measure::window_proven_by(window, tokens, ctx.env) };
     SessionInfo {
         platform: Platform::ClaudeCode,
         session_id: file.session_id.clone(),

@@ -17,6 +17,10 @@ fn runtime(home: &Path, extra: &[(&str, &str)]) -> Runtime {
     Runtime::from_env(Env::from_pairs(pairs)).unwrap()
 }
 
+fn discover_plain(rt: &Runtime) -> SessionList {
+    discover(rt, None)
+}
+
 fn find<'a>(list: &'a SessionList, id: &str) -> &'a SessionInfo {
     list.sessions.iter().find(|s| s.session_id == id).unwrap_or_else(|| panic!("session {id} not listed: {list:#?}"))
 }
@@ -30,7 +34,7 @@ fn home_with_fixtures() -> TempDir {
 #[test]
 fn every_fixture_session_has_the_golden_numbers() {
     let home = home_with_fixtures();
-    let list = discover(&runtime(home.path(), &[]));
+    let list = discover_plain(&runtime(home.path(), &[]));
     assert!(list.errors.is_empty(), "{:?}", list.errors);
     let expected: Value = serde_json::from_str(&fs::read_to_string(Path::new(FIXTURES).join("expected-context.json")).unwrap()).unwrap();
     let mut checked = 0;
@@ -76,7 +80,7 @@ fn all_config_dirs_are_scanned_and_tool_projects_left_out() {
     fs::create_dir_all(&observer).unwrap();
     fs::copy(fixture("ffef2de7-0e93-4bea-b4f5-c6c6c07e8fa6"), observer.join("ffef2de7-0e93-4bea-b4f5-c6c6c07e8fa6.jsonl")).unwrap();
     let list_var = format!("{},{}", home.join("custom-a").display(), home.join("missing").display());
-    let list = discover(&runtime(home.path(), &[("CLAUDE_CONFIG_DIR", &list_var)]));
+    let list = discover_plain(&runtime(home.path(), &[("CLAUDE_CONFIG_DIR", &list_var)]));
     let mut ids: Vec<&str> = list.sessions.iter().map(|s| s.session_id.as_str()).collect();
     ids.sort();
     assert_eq!(ids, ["d18e4db7-efec-48bd-a24a-effb03c25a12", "ffa9427d-db56-443c-b8a2-7aaf5ba49ae3"]);
@@ -135,7 +139,7 @@ fn home_with(files: &[(&str, Vec<u8>)]) -> TempDir {
 
 fn discover_one(files: &[(&str, Vec<u8>)], env: &[(&str, &str)]) -> SessionInfo {
     let home = home_with(files);
-    let list = discover(&runtime(home.path(), env));
+    let list = discover_plain(&runtime(home.path(), env));
     assert!(list.errors.is_empty(), "{:?}", list.errors);
     find(&list, SID).clone()
 }
@@ -187,7 +191,7 @@ fn inline_sidechains_api_errors_and_synthetic_lines_are_skipped() {
     agent_line["isSidechain"] = json!(true);
     files.push(("agent-a123.jsonl", jsonl(&[agent_line])));
     let home = home_with(&files);
-    let list = discover(&runtime(home.path(), &[]));
+    let list = discover_plain(&runtime(home.path(), &[]));
     assert_eq!(list.sessions.len(), 1, "an inline agent file is not a session");
     let s = find(&list, SID);
     assert_eq!(s.context_tokens, Some(18_491));
@@ -245,6 +249,25 @@ fn windows_come_from_requested_model_and_unknown_models_are_estimates() {
 }
 
 #[test]
+fn without_a_response_the_model_attachment_gives_the_window() {
+    let attachment = |model: &str| envelope("attachment", "at1", json!({"attachment": {"type": "model", "identity": {"modelId": model}}}));
+    for (model, window) in [("claude-opus-5-5", 1_000_000), ("claude-sonnet-4-5[1m]", 1_000_000), ("claude-sonnet-4-5", 200_000)] {
+        let lines = vec![user("u1", "just started"), attachment(model)];
+        let s = discover_one(&main_file(jsonl(&lines)), &[]);
+        assert_eq!((s.context_window, s.estimated), (Some(window), true), "{model}");
+    }
+}
+
+#[test]
+fn usage_over_200k_proves_the_1m_window_of_a_transcript_without_requested_model() {
+    let lines = vec![user("u1", "long one"), assistant("as1", "m1", "claude-sonnet-4-5", [10, 0, 300_000, 5])];
+    let s = discover_one(&main_file(jsonl(&lines)), &[]);
+    assert_eq!((s.context_tokens, s.context_window, s.context_percent, s.estimated), (Some(300_010), Some(1_000_000), Some(30.0), false));
+    let s = discover_one(&main_file(jsonl(&lines)), &[("CLAUDE_CODE_DISABLE_1M_CONTEXT", "1")]);
+    assert_eq!(s.context_window, Some(200_000), "unless 1M is switched off");
+}
+
+#[test]
 fn titles_prefer_custom_then_trusted_summary_then_first_prompt() {
     let mut lines = legacy_lines();
     lines.insert(0, json!({"type": "summary", "summary": "Stray summary from another file", "leafUuid": "not-here"}));
@@ -265,7 +288,7 @@ fn titles_prefer_custom_then_trusted_summary_then_first_prompt() {
 fn auto_compact_switched_off_in_settings_has_no_threshold() {
     let home = home_with(&main_file(jsonl(&legacy_lines())));
     fs::write(home.join(".claude/settings.json"), r#"{"autoCompactEnabled": false}"#).unwrap();
-    let list = discover(&runtime(home.path(), &[]));
+    let list = discover_plain(&runtime(home.path(), &[]));
     assert_eq!(find(&list, SID).compact_at_tokens, None);
 }
 
@@ -398,7 +421,7 @@ fn an_unreadable_transcript_is_an_error_and_the_rest_still_listed() {
     let broken = home.join(".claude/projects/-home-u-proj/22222222-0000-4000-8000-000000000000.jsonl");
     fs::remove_file(&broken).unwrap();
     std::os::unix::fs::symlink(home.join("nowhere"), &broken).unwrap();
-    let list = discover(&runtime(home.path(), &[]));
+    let list = discover_plain(&runtime(home.path(), &[]));
     assert_eq!(list.sessions.len(), 1);
     assert_eq!(find(&list, SID).context_tokens, Some(GOOD_TOKENS));
     assert_eq!(list.errors.len(), 1);
@@ -412,7 +435,7 @@ fn an_unlistable_projects_dir_is_an_error() {
     let home = TempDir::new("cc-unlistable");
     fs::create_dir_all(home.join(".claude")).unwrap();
     fs::File::create(home.join(".claude/projects")).unwrap().write_all(b"not a dir").unwrap();
-    let list = discover(&runtime(home.path(), &[]));
+    let list = discover_plain(&runtime(home.path(), &[]));
     assert!(list.sessions.is_empty());
     assert_eq!(list.errors.len(), 1);
     assert!(list.errors[0].message.contains("expected a readable directory"));

@@ -9,7 +9,7 @@ use std::fs::File;
 use std::io;
 
 /// Where the current context size came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ContextSource {
     /// `input + cache_creation + cache_read` of the last main-chain response.
     Usage,
@@ -21,8 +21,8 @@ pub enum ContextSource {
     Nothing,
 }
 
-/// What one transcript says about its session.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What one transcript says about its session (kept in the measurement index as it is).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TranscriptFacts {
     pub context_tokens: Option<u64>,
     pub source: ContextSource,
@@ -314,6 +314,17 @@ pub fn window_for(model: Option<&str>, requested_model: Option<&str>, env: &Env)
     }
     if one_m_disabled {
         window.tokens = window.tokens.min(DEFAULT_WINDOW);
+    }
+    window
+}
+
+/// A prompt the API accepted cannot have been larger than its window: usage over 200k proves
+/// the 1M window (2.0.x transcripts record no `requestedModel` with its `[1m]`), unless 1M is
+/// switched off or the number is beyond 1M too.
+pub fn window_proven_by(window: Window, tokens: u64, env: &Env) -> Window {
+    let one_m_disabled = env.get("CLAUDE_CODE_DISABLE_1M_CONTEXT").is_some_and(|v| v != "0" && v != "false");
+    if tokens > window.tokens && window.tokens < ONE_MILLION_WINDOW && tokens <= ONE_MILLION_WINDOW && !one_m_disabled {
+        return Window { tokens: ONE_MILLION_WINDOW, known: true, ..window };
     }
     window
 }

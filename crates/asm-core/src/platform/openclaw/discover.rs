@@ -12,7 +12,8 @@ use crate::Runtime;
 use std::collections::HashMap;
 
 /// Every OpenClaw session this machine holds; stores that cannot be read are listed in `errors`.
-pub fn discover(rt: &Runtime) -> SessionList {
+/// The measurement index is not used here: each agent store is read with one query per run.
+pub fn discover(rt: &Runtime, _index: Option<&crate::index::Index>) -> SessionList {
     let mut list = SessionList::default();
     let stores = match paths::stores(rt) {
         Ok(stores) => stores,

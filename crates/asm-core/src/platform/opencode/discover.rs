@@ -14,8 +14,15 @@ use crate::Runtime;
 use chrono::{TimeZone, Utc};
 use std::collections::{HashMap, HashSet};
 
+/// The index's name for this platform's entries: `<db>\u{1f}<session id>`, stamped with the
+/// session's `time_updated`, valued with its scan.
+const INDEX: &str = "opencode";
+
 /// Every OpenCode root session this machine holds, with the stores that could not be read.
-pub fn discover(rt: &Runtime) -> SessionList {
+pub fn discover(rt: &Runtime, index: Option<&crate::index::Index>) -> SessionList {
+    let remembered = index.map(|i| i.entries(INDEX)).unwrap_or_default();
+    let mut fresh: Vec<(String, crate::index::Entry)> = Vec::new();
+    let mut present: HashSet<String> = HashSet::new();
     let Some(paths) = OpencodePaths::resolve(&rt.env) else { return SessionList::default() };
     let mut stores = Stores {
         list: SessionList::default(),
@@ -24,8 +31,26 @@ pub fn discover(rt: &Runtime) -> SessionList {
         estimate_tokens: rt.config.oc_estimate_tokens,
     };
     for db in paths.db_files() {
-        match sqlite::read_store(&db) {
-            Ok(read) => stores.add(&db.display().to_string(), read, |id| TranscriptRef::new(StoreKind::Sqlite, db.clone(), id)),
+        let name = db.display().to_string();
+        let key = |id: &str| format!("{name}\u{1f}{id}");
+        let stamp = |updated: Option<i64>| updated.map_or_else(|| "-".to_string(), |u| u.to_string());
+        let lookup = |id: &str, updated: Option<i64>| -> Option<Scan> {
+            let entry = remembered.get(&key(id)).filter(|e| e.stamp == stamp(updated))?;
+            serde_json::from_str(&entry.value).ok()
+        };
+        match sqlite::read_store(&db, &lookup) {
+            Ok(read) => {
+                for s in &read.sessions {
+                    present.insert(key(&s.id));
+                    let known = lookup(&s.id, s.updated_ms).is_some_and(|scan| scan == s.scan);
+                    if index.is_some() && !known && s.parent_id.is_none() {
+                        if let Ok(value) = serde_json::to_string(&s.scan) {
+                            fresh.push((key(&s.id), crate::index::Entry { stamp: stamp(s.updated_ms), value }));
+                        }
+                    }
+                }
+                stores.add(&name, read, |id| TranscriptRef::new(StoreKind::Sqlite, db.clone(), id))
+            }
             Err(e) => stores.failed(&db.display().to_string(), e.to_string()),
         }
     }
@@ -34,6 +59,11 @@ pub fn discover(rt: &Runtime) -> SessionList {
         match legacy_json::read_storage(&storage) {
             Ok(read) => stores.add(&storage.display().to_string(), read, |id| TranscriptRef::new(StoreKind::JsonTree, storage.clone(), id)),
             Err(e) => stores.failed(&storage.display().to_string(), format!("cannot list the legacy JSON tree: {e}")),
+        }
+    }
+    if let Some(index) = index {
+        if !fresh.is_empty() || remembered.len() != present.len() {
+            index.save(INDEX, &fresh, Some(&|k: &str| present.contains(k)));
         }
     }
     stores.list

@@ -40,8 +40,8 @@ impl Adapter for Opencode {
         Platform::Opencode
     }
 
-    fn discover(&self, rt: &Runtime) -> SessionList {
-        discover::discover(rt)
+    fn discover_indexed(&self, rt: &Runtime, index: Option<&crate::index::Index>) -> SessionList {
+        discover::discover(rt, index)
     }
 
     fn read_events(&self, transcript: &TranscriptRef, sink: &mut Sink<'_>) -> Result<ReadStats, TranscriptError> {

@@ -40,7 +40,7 @@ pub fn is_root(session: &StoredSession, ids: &HashSet<&str>) -> bool {
 
 /// One assistant message's token counts as OpenCode stores them (`input` excludes cache,
 /// `output` excludes reasoning).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Tokens {
     pub input: u64,
     pub output: u64,
@@ -67,7 +67,7 @@ impl Tokens {
 }
 
 /// A model as OpenCode names it: provider id and model id (`mock/mock-model`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct ModelRef {
     pub provider_id: String,
     pub model_id: String,
@@ -183,7 +183,7 @@ pub fn count_value(value: Option<&Value>) -> Option<u64> {
 }
 
 /// The usage the TUI rule picked, and whether an unreadable newer row might have won instead.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Usage {
     pub tokens: Tokens,
     pub model: Option<ModelRef>,
@@ -191,7 +191,7 @@ pub struct Usage {
 }
 
 /// Result of the TUI rule over one session's rows.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Scan {
     Found(Usage),
     /// No assistant output yet (or none readable).

@@ -48,18 +48,25 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// Reads every session of one database.
-pub fn read_store(db: &Path) -> Result<StoreRead, StoreError> {
+/// What an earlier run measured of a session, when its `time_updated` is still the one it had.
+pub type Remembered<'a> = &'a dyn Fn(&str, Option<i64>) -> Option<Scan>;
+
+/// Up to this many changed sessions are measured one by one; more, and the bulk query runs.
+const ONE_BY_ONE: usize = 32;
+
+/// Reads every session of one database; sessions `remembered` knows unchanged are not
+/// measured again.
+pub fn read_store(db: &Path, remembered: Remembered) -> Result<StoreRead, StoreError> {
     let conn = crate::platform::sqlite::open_read_only(db, BUSY_TIMEOUT)?;
     let schema = Schema::probe(&conn)?;
     // One read transaction: the sessions and their messages come from the same snapshot.
     conn.execute_batch("BEGIN")?;
-    let result = read_snapshot(&conn, &schema);
+    let result = read_snapshot(&conn, &schema, remembered);
     let _ = conn.execute_batch("COMMIT");
     result
 }
 
-fn read_snapshot(conn: &Connection, schema: &Schema) -> Result<StoreRead, StoreError> {
+fn read_snapshot(conn: &Connection, schema: &Schema, remembered: Remembered) -> Result<StoreRead, StoreError> {
     let mut read = StoreRead::default();
     let mut by_id: HashMap<String, StoredSession> = HashMap::new();
     for table in &schema.session_tables {
@@ -67,16 +74,27 @@ fn read_snapshot(conn: &Connection, schema: &Schema) -> Result<StoreRead, StoreE
             by_id.insert(session.id.clone(), session);
         }
     }
-    let mut bulk = Vec::new();
-    for table in &schema.message_tables {
-        bulk.push(bulk_candidates(conn, table, &schema.session_tables)?);
-    }
     let ids: HashSet<&str> = by_id.keys().map(String::as_str).collect();
     let roots: Vec<String> = by_id.values().filter(|s| is_root(s, &ids) && !s.archived).map(|s| s.id.clone()).collect();
+    let mut changed = Vec::new();
     for id in roots {
         let Some(session) = by_id.get_mut(&id) else { continue };
+        match remembered(&session.id, session.updated_ms) {
+            Some(scan) => session.scan = scan,
+            None => changed.push(id),
+        }
+    }
+    // The bulk query costs about as much as a few dozen single reads: only worth it for many.
+    let mut bulk = Vec::new();
+    if changed.len() > ONE_BY_ONE {
+        for table in &schema.message_tables {
+            bulk.push(bulk_candidates(conn, table, &schema.session_tables)?);
+        }
+    }
+    for id in changed {
+        let Some(session) = by_id.get_mut(&id) else { continue };
         // Orphans and self-parented sessions are roots the bulk query (parent_id IS NULL) left out.
-        let from_bulk = session.parent_id.is_none().then(|| scan_bulk(&session.id, &mut bulk)).flatten();
+        let from_bulk = (!bulk.is_empty() && session.parent_id.is_none()).then(|| scan_bulk(&session.id, &mut bulk)).flatten();
         session.scan = match from_bulk {
             Some(scan) => scan,
             None => scan_one(conn, &schema.message_tables, &session.id)?,
