@@ -23,12 +23,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let written = gen_openclaw::generate(&root, sessions, bytes * scale)?;
         let generated = started.elapsed();
         let rt = Runtime::from_env(Env::from_pairs([("HOME", root.to_string_lossy().into_owned())]))?;
-        let warm = asm_core::platform::openclaw::discover::discover(&rt, None);
+        let warm = asm_core::platform::openclaw::discover::discover(&rt, &Default::default());
         assert_eq!(warm.sessions.len(), sessions, "errors: {:?}", warm.errors);
         let mut times: Vec<Duration> = (0..RUNS)
             .map(|_| {
                 let t = Instant::now();
-                let list = asm_core::platform::openclaw::discover::discover(&rt, None);
+                let list = asm_core::platform::openclaw::discover::discover(&rt, &Default::default());
                 std::hint::black_box(&list);
                 t.elapsed()
             })

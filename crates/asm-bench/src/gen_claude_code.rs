@@ -54,10 +54,18 @@ pub fn generate(root: &Path, sessions: usize, bytes_per_session: usize) -> io::R
         let trap = TRAPS.get(i % 10).copied();
         let measured = session.write(&mut out, bytes_per_session, &mut rng, &filler, trap)?;
         out.inner.flush()?;
+        out.inner.get_ref().set_modified(last_written(i))?;
         total += out.bytes;
         truth.insert(session.id.clone(), measured);
     }
     Ok((total, truth))
+}
+
+/// A history as a user has it: one session in a hundred written in the last hour, the
+/// others spread over the last two months (the monitor's idle round passes those over).
+fn last_written(i: usize) -> std::time::SystemTime {
+    let age = if i.is_multiple_of(100) { 60 * (1 + i as u64 % 50) } else { 86_400 * (1 + i as u64 % 60) };
+    std::time::SystemTime::now() - std::time::Duration::from_secs(age)
 }
 
 struct Counting<W: Write> {

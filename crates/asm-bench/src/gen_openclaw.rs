@@ -162,7 +162,7 @@ mod tests {
         let written = generate(&root, 20, 30_000).unwrap();
         assert!(written > 20 * 30_000 / 2, "{written}");
         let rt = Runtime::from_env(Env::from_pairs([("HOME", root.to_string_lossy().into_owned())])).unwrap();
-        let list = asm_core::platform::openclaw::discover::discover(&rt, None);
+        let list = asm_core::platform::openclaw::discover::discover(&rt, &Default::default());
         std::fs::remove_dir_all(&root).unwrap();
         assert!(list.errors.is_empty(), "{:?}", list.errors);
         assert_eq!(list.sessions.len(), 20);

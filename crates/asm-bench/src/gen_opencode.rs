@@ -193,7 +193,7 @@ mod tests {
         assert!(bytes > 30 * 20_000 / 2, "{bytes}");
         let env = asm_core::env::Env::from_pairs([("HOME", root.to_str().unwrap())]);
         let rt = asm_core::Runtime::from_env(env).unwrap();
-        let list = asm_core::platform::opencode::discover::discover(&rt, None);
+        let list = asm_core::platform::opencode::discover::discover(&rt, &Default::default());
         assert!(list.errors.is_empty(), "{:?}", list.errors);
         assert_eq!(list.sessions.len(), 30);
         assert!(list.sessions.iter().all(|s| !s.estimated && s.context_window == Some(200_000) && s.compact_at_tokens == Some(192_000)));

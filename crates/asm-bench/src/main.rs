@@ -106,18 +106,9 @@ fn listing(root: &Path, sessions: usize, bytes: usize, runs: usize, ccusage: Opt
     let (written, truth) = gen_claude_code::generate(&home, sessions, bytes).expect("generate Claude Code history");
     println!("[{sessions}] generated {:.2} GB in {:.1} s", written as f64 / 1e9, started.elapsed().as_secs_f64());
     let files = transcripts(&home.join(".claude/projects"));
-    let list = |index: bool| {
-        let mut c = Command::new(sibling("asm_session_manager"));
-        c.args(["--list", "--json", "--platform", "claude-code"])
-            .env_clear()
-            .env("HOME", &home)
-            .env("OPENCLAW_STATE_DIR", home.join("state"))
-            .env("ASM_LOG_LEVEL", "warn");
-        if !index {
-            c.arg("--no-index");
-        }
-        c
-    };
+    let list = |index: bool| list_command(&home, index, &[]);
+    // What the monitor's session step runs each round (ASM_ACTIVE_WITHIN=6).
+    let idle_round = || list_command(&home, true, &["--changed-within", "6"]);
     // Warm the page cache, and build the index.
     let first = list(true).output().expect("run session_manager");
     let wrong = check(&first.stdout, &truth);
@@ -127,7 +118,9 @@ fn listing(root: &Path, sessions: usize, bytes: usize, runs: usize, ccusage: Opt
     let tail_floor = median(runs, || measure::tail_all(&files, 64 * 1024));
     let cold_usage = measure::usage_of(&mut list(false));
     let warm_usage = measure::usage_of(&mut list(true));
-    let parse = median(runs, || drop(serde_json::from_slice::<asm_core::session::SessionList>(&first.stdout)));
+    let round_output = idle_round().output().expect("run session_manager");
+    let round_usage = median_usage(runs, idle_round);
+    let parse = median(runs, || drop(serde_json::from_slice::<asm_core::session::SessionList>(&round_output.stdout)));
     let cc = ccusage.map(|c| {
         let time = median(3, || drop(c.command(&home).output()));
         (time, measure::usage_of(&mut c.command(&home)))
@@ -137,7 +130,7 @@ fn listing(root: &Path, sessions: usize, bytes: usize, runs: usize, ccusage: Opt
         "cold_ms": ms(cold), "warm_ms": ms(warm), "stat_floor_ms": ms(stat_floor), "tail_floor_ms": ms(tail_floor),
         "warm_over_stat": ratio(warm, stat_floor), "cold_over_tail": ratio(cold, tail_floor),
         "rss_cold_mib": cold_usage.rss_mib, "rss_warm_mib": warm_usage.rss_mib,
-        "idle_round_cpu_ms": warm_usage.cpu_ms + ms(parse),
+        "idle_round_cpu_ms": round_usage.cpu_ms + ms(parse),
         "ccusage_ms": cc.as_ref().map(|(t, _)| ms(*t)), "ccusage_rss_mib": cc.as_ref().map(|(_, u)| u.rss_mib),
         "ccusage_over_cold": cc.as_ref().map(|(t, _)| ratio(*t, cold)),
         "wrong_sessions": wrong,
@@ -145,6 +138,27 @@ fn listing(root: &Path, sessions: usize, bytes: usize, runs: usize, ccusage: Opt
     println!("[{sessions}] {row}");
     let _ = std::fs::remove_dir_all(&home);
     row
+}
+
+fn list_command(home: &Path, index: bool, extra: &[&str]) -> Command {
+    let mut c = Command::new(sibling("asm_session_manager"));
+    c.args(["--list", "--json", "--platform", "claude-code"])
+        .args(extra)
+        .env_clear()
+        .env("HOME", home)
+        .env("OPENCLAW_STATE_DIR", home.join("state"))
+        .env("ASM_LOG_LEVEL", "warn");
+    if !index {
+        c.arg("--no-index");
+    }
+    c
+}
+
+/// The run with the median CPU time of `runs` runs.
+fn median_usage(runs: usize, command: impl Fn() -> Command) -> measure::Usage {
+    let mut all: Vec<measure::Usage> = (0..runs.max(1)).map(|_| measure::usage_of(&mut command())).collect();
+    all.sort_by(|a, b| a.cpu_ms.total_cmp(&b.cpu_ms));
+    all.swap_remove(all.len() / 2)
 }
 
 /// The biggest history again with every transcript twice as long: the cold time's growth.

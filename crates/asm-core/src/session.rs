@@ -203,12 +203,21 @@ pub struct SourceError {
 pub struct SessionList {
     pub sessions: Vec<SessionInfo>,
     pub errors: Vec<SourceError>,
+    /// Sessions passed over because they did not change within the asked window
+    /// (`--changed-within`), not measured.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub idle_not_listed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl SessionList {
     pub fn extend(&mut self, other: SessionList) {
         self.sessions.extend(other.sessions);
         self.errors.extend(other.errors);
+        self.idle_not_listed += other.idle_not_listed;
     }
 
     /// Masks secrets in every text that came from a platform's store (a title is often the
@@ -283,7 +292,8 @@ mod tests {
     fn short_ids_are_the_shortest_unique_prefixes_of_at_least_eight_characters() {
         let ids = ["ses_df4c1a2b3c", "ses_df4c9f8e7d", "ffef2de7-0e93-4bea", "abc", "ses_df4c1a2b3c"];
         assert_eq!(unique_prefix_lengths(&ids), [14, 9, 8, 3, 14], "a duplicate is shown whole; a short id is its own prefix");
-        let mut list = SessionList { sessions: ids[..3].iter().map(|id| SessionInfo::bare(Platform::Opencode, *id)).collect(), errors: vec![] };
+        let mut list =
+            SessionList { sessions: ids[..3].iter().map(|id| SessionInfo::bare(Platform::Opencode, *id)).collect(), errors: vec![], idle_not_listed: 0 };
         list.assign_short_ids();
         let shown: Vec<&str> = list.sessions.iter().map(|s| s.short_id()).collect();
         assert_eq!(shown, ["ses_df4c1", "ses_df4c9", "ffef2de7"]);
@@ -301,7 +311,7 @@ mod tests {
         assert!(at(1 << 63, None).implausible());
         assert!(at(2_000_001, Some(200_000)).implausible());
         assert!(!at(360_000, Some(200_000)).implausible(), "over the window after a failed compaction happens");
-        let mut list = SessionList { sessions: vec![at(u64::MAX, Some(200_000)), at(100, Some(200_000))], errors: vec![] };
+        let mut list = SessionList { sessions: vec![at(u64::MAX, Some(200_000)), at(100, Some(200_000))], errors: vec![], idle_not_listed: 0 };
         list.mark_doubtful();
         assert_eq!(list.sessions.iter().map(|s| s.doubtful).collect::<Vec<_>>(), [true, false]);
     }

@@ -213,7 +213,7 @@ mod tests {
 
     #[test]
     fn table_has_headers_rows_and_no_colour_when_off() {
-        let mut list = SessionList { sessions: vec![session("abcdef123456", Some(75.0))], errors: vec![] };
+        let mut list = SessionList { sessions: vec![session("abcdef123456", Some(75.0))], errors: vec![], idle_not_listed: 0 };
         list.assign_short_ids();
         let text = render(&list, &opts());
         assert!(text.starts_with("PLATFORM"));
@@ -230,7 +230,7 @@ mod tests {
     fn activity_is_local_time_with_a_relative_age() {
         let now = Utc::now();
         let s = SessionInfo { updated_at: Some(now - chrono::Duration::minutes(190)), ..session("abcdef123456", Some(10.0)) };
-        let text = render(&SessionList { sessions: vec![s], errors: vec![] }, &TableOptions { now, ..opts() });
+        let text = render(&SessionList { sessions: vec![s], errors: vec![], idle_not_listed: 0 }, &TableOptions { now, ..opts() });
         assert!(text.contains("(3h10m ago)") && text.contains(&format!("LAST ACTIVITY ({})", crate::timefmt::zone())), "{text}");
     }
 
@@ -238,7 +238,7 @@ mod tests {
     fn wide_keeps_long_titles_whole() {
         let long = "a very long title that goes on and on well past forty characters of width";
         let s = SessionInfo { title: Some(long.into()), ..session("abcdef123456", Some(10.0)) };
-        let list = SessionList { sessions: vec![s], errors: vec![] };
+        let list = SessionList { sessions: vec![s], errors: vec![], idle_not_listed: 0 };
         assert!(!render(&list, &opts()).contains(long));
         assert!(render(&list, &TableOptions { wide: true, ..opts() }).contains(long));
     }
@@ -261,7 +261,7 @@ mod tests {
     fn wide_characters_keep_the_columns_aligned() {
         let wide = SessionInfo { title: Some("修复解析器 🚀".into()), ..session("aaaaaaaa1111", Some(50.0)) };
         let narrow = SessionInfo { title: Some("fix it".into()), ..session("bbbbbbbb2222", Some(40.0)) };
-        let text = render(&SessionList { sessions: vec![wide, narrow], errors: vec![] }, &opts());
+        let text = render(&SessionList { sessions: vec![wide, narrow], errors: vec![], idle_not_listed: 0 }, &opts());
         let model_at: Vec<usize> = text.lines().skip(1).map(|l| unicode_width::UnicodeWidthStr::width(&l[..l.find("claude-sonnet").unwrap()])).collect();
         assert_eq!(model_at[0], model_at[1], "the MODEL column starts at the same display column:\n{text}");
     }

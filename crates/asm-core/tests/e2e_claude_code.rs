@@ -103,7 +103,7 @@ fn real_claude_sessions_are_measured_as_their_transcripts_say() {
         assert_eq!(result["is_error"], json!(false), "{result}");
         let session_id = result["session_id"].as_str().expect("session_id in the result").to_owned();
 
-        let list = claude_code::discover::discover(&runtime(home.path()), None);
+        let list = claude_code::discover::discover(&runtime(home.path()), &Default::default());
         assert!(list.errors.is_empty(), "{:?}", list.errors);
         let s = list.sessions.iter().find(|s| s.session_id == session_id).unwrap_or_else(|| panic!("{session_id} not listed: {list:#?}"));
         let Some(TranscriptRef { path, .. }) = &s.transcript else { panic!("no transcript path") };
@@ -124,7 +124,7 @@ fn real_claude_sessions_are_measured_as_their_transcripts_say() {
     let first = &sessions[0];
     let result = run_claude(home.path(), &project, &server, &["/compact keep the notes", "--resume", first]);
     assert_eq!(result["is_error"], json!(false), "{result}");
-    let list = claude_code::discover::discover(&runtime(home.path()), None);
+    let list = claude_code::discover::discover(&runtime(home.path()), &Default::default());
     let s = list.sessions.iter().find(|s| &s.session_id == first).expect("compacted session listed");
     let Some(TranscriptRef { path, .. }) = &s.transcript else { panic!("no transcript path") };
     let post_tokens = last_boundary_post_tokens(path).expect("a compact_boundary with postTokens");

@@ -81,7 +81,7 @@ fn discovery_matches_openclaw_sessions_json_for_real_sessions() {
 
     let env = Env::from_pairs(scratch.env());
     let rt = Runtime::from_env(env).unwrap();
-    let list = openclaw::discover::discover(&rt, None);
+    let list = openclaw::discover::discover(&rt, &Default::default());
     assert!(list.errors.is_empty(), "{:?}", list.errors);
     let rows = cli["sessions"].as_array().expect("sessions array");
     assert_eq!(rows.len(), 2, "{cli}");

@@ -124,7 +124,7 @@ impl Sandbox {
 
     fn discover(&self) -> Vec<SessionInfo> {
         let rt = Runtime::from_env(Env::from_pairs(self.vars())).unwrap();
-        let list = opencode::discover::discover(&rt, None);
+        let list = opencode::discover::discover(&rt, &Default::default());
         assert!(list.errors.is_empty(), "{:?}", list.errors);
         list.sessions
     }

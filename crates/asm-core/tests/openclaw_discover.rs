@@ -55,7 +55,7 @@ impl Home {
     }
 
     fn discover(&self) -> SessionList {
-        openclaw::discover::discover(&self.runtime(), None)
+        openclaw::discover::discover(&self.runtime(), &Default::default())
     }
 }
 

@@ -63,7 +63,7 @@ impl Home {
     }
 
     fn discover(&self) -> SessionList {
-        opencode::discover::discover(&self.runtime(), None)
+        opencode::discover::discover(&self.runtime(), &Default::default())
     }
 }
 

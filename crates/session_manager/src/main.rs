@@ -48,6 +48,10 @@ struct Args {
     /// With --list: measure every transcript afresh, without the measurement index.
     #[arg(long, requires = "list")]
     no_index: bool,
+    /// With --list: only sessions whose transcript or store changed within this many hours
+    /// (the others are counted, not measured; the monitor passes ASM_ACTIVE_WITHIN).
+    #[arg(long, requires = "list", value_name = "HOURS", value_parser = positive_hours)]
+    changed_within: Option<f64>,
     /// Only this platform.
     #[arg(long, value_enum)]
     platform: Option<Platform>,
@@ -60,6 +64,14 @@ struct Args {
     /// No feed notice for this switch (the monitor posts a digest of a crowded round).
     #[arg(long, hide = true, requires = "switch")]
     no_notice: bool,
+}
+
+/// A number of hours above zero (fractions allowed).
+fn positive_hours(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(h) if h > 0.0 && h.is_finite() && h <= 24.0 * 365.0 * 100.0 => Ok(h),
+        _ => Err(format!("expected a number of hours above 0, got {text:?}")),
+    }
 }
 
 fn main() {
@@ -83,7 +95,8 @@ fn run(args: Args) -> asm_core::Result<i32> {
 }
 
 fn list(rt: &Runtime, args: &Args) -> asm_core::Result<i32> {
-    let found = platform::discover_with(rt, args.platform, !args.no_index);
+    let changed_within = args.changed_within.map(|hours| std::time::Duration::from_secs_f64(hours * 3600.0));
+    let found = platform::discover_with(rt, args.platform, platform::ListOptions { use_index: !args.no_index, changed_within });
     for e in &found.errors {
         log::warn!("{} store {} not read: {}", e.platform, e.source, e.message);
     }

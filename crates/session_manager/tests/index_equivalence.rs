@@ -10,8 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn list(home: &TempDir, no_index: bool) -> Value {
+    list_with(home, no_index, &[])
+}
+
+fn list_with(home: &TempDir, no_index: bool, extra: &[&str]) -> Value {
     let mut c = Command::new(env!("CARGO_BIN_EXE_asm_session_manager"));
-    c.args(["--list", "--json"]).env_clear().env("HOME", home.path()).env("OPENCLAW_STATE_DIR", home.join("state")).env("PATH", "/usr/bin:/bin");
+    c.args(["--list", "--json"]).args(extra).env_clear().env("HOME", home.path()).env("OPENCLAW_STATE_DIR", home.join("state")).env("PATH", "/usr/bin:/bin");
     if no_index {
         c.arg("--no-index");
     }
@@ -130,4 +134,37 @@ fn the_indexed_list_is_the_fresh_list_through_random_changes() {
     // A corrupt index is rebuilt, never trusted.
     std::fs::write(home.join("state/.asm_index.sqlite"), "garbage").unwrap();
     assert_same(&home, "after the index was corrupted");
+}
+
+#[test]
+fn changed_within_lists_exactly_the_sessions_written_lately_and_counts_the_rest() {
+    let home = TempDir::new("index-changed-within");
+    std::fs::create_dir_all(home.join(PROJECT)).unwrap();
+    let mut rng = Rng(0x5eed);
+    for n in 0..12 {
+        let path = session_path(&home, n);
+        write_session(&path, &mut rng);
+        if n % 3 != 0 {
+            assert!(Command::new("touch").args(["-d", "3 days ago"]).arg(&path).status().unwrap().success());
+        }
+    }
+    let fresh = list(&home, true);
+    for no_index in [true, false, false] {
+        let recent = list_with(&home, no_index, &["--changed-within", "1.5"]);
+        let ids = |doc: &Value| doc["sessions"].as_array().unwrap().iter().map(|s| s["session_id"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let expected: Vec<String> = (0..12).filter(|n| n % 3 == 0).map(|n| format!("{n:08x}-1111-4222-8333-444455556666")).collect();
+        let mut got = ids(&recent);
+        got.sort();
+        assert_eq!(got, expected, "no_index {no_index}");
+        assert_eq!(recent["idle_not_listed"], 8);
+        // The sessions listed are measured exactly as in the full list.
+        for s in recent["sessions"].as_array().unwrap() {
+            let full = fresh["sessions"].as_array().unwrap().iter().find(|f| f["session_id"] == s["session_id"]).unwrap();
+            assert_eq!(s["context_tokens"], full["context_tokens"]);
+            assert_eq!(s["context_window"], full["context_window"]);
+        }
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_asm_session_manager")).args(["--list", "--changed-within", "0"]).env("HOME", home.path()).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected a number of hours above 0"));
 }

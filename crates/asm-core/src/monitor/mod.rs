@@ -275,11 +275,21 @@ fn run_step(rt: &Runtime, clock: &dyn Clock, tools: &dyn Tools, step: &Step) -> 
     let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     match step.kind {
         StepKind::Sessions => {
-            let run = tools.run(Tool::SessionManager, &args(&["--list", "--json"]), step.timeout);
+            // Sessions idle for longer than ASM_ACTIVE_WITHIN are never acted on, so the child
+            // does not measure them: an idle round over a long history costs a stat per file.
+            let mut list_args = args(&["--list", "--json"]);
+            if rt.config.active_within > 0 {
+                list_args.extend(["--changed-within".to_string(), rt.config.active_within.to_string()]);
+            }
+            let run = tools.run(Tool::SessionManager, &list_args, step.timeout);
             let report = StepReport { step: step.name().into(), ..run.report };
             let finding = match run.doc.map(serde_json::from_value::<crate::session::SessionList>) {
                 Some(Ok(list)) => match crate::switching::run::act(rt, clock, tools, &list.sessions) {
-                    Ok(outcome) => Finding::Sessions(outcome),
+                    Ok(outcome) => Finding::Sessions(crate::switching::run::RoundOutcome {
+                        sessions: outcome.sessions + list.idle_not_listed,
+                        idle_not_measured: list.idle_not_listed,
+                        ..outcome
+                    }),
                     Err(e) => return StepResult { report: failed_report(step, &format!("switching round: {e}")), finding: Finding::Nothing },
                 },
                 Some(Err(e)) => return StepResult { report: failed_report(step, &format!("session list not understood: {e}")), finding: Finding::Nothing },

@@ -82,7 +82,8 @@ impl RoundSummary {
     pub fn text(&self, threshold: u8) -> String {
         let mut parts = Vec::new();
         if let Some(s) = &self.sessions {
-            let idle = if s.idle_over > 0 { format!(" ({} idle, left alone)", s.idle_over) } else { String::new() };
+            let idle_count = s.idle_over + s.idle_not_measured;
+            let idle = if idle_count > 0 { format!(" ({idle_count} idle, left alone)") } else { String::new() };
             let mut acted = format!("{} switched", s.switched);
             for (n, what) in [(s.failed, "failed"), (s.deferred, "wait for the next round"), (s.cooling, "in cooldown"), (s.rearmed, "re-armed")] {
                 if n > 0 {

@@ -39,12 +39,14 @@ pub trait Adapter: Sync {
     /// Every session this platform holds on this machine, measured the way the platform
     /// counts. Stores that cannot be read go into `errors`; the others are still listed.
     fn discover(&self, rt: &Runtime) -> SessionList {
-        self.discover_indexed(rt, None)
+        self.discover_in(rt, &Listing::default())
     }
 
-    /// [`Adapter::discover`], reusing what the index remembers of transcripts (or sessions,
-    /// or stores) that did not change since; the result is the same as without it.
-    fn discover_indexed(&self, rt: &Runtime, index: Option<&crate::index::Index>) -> SessionList;
+    /// [`Adapter::discover`] as `listing` asks: reusing what the index remembers of
+    /// transcripts (or sessions, or stores) that did not change since — the result is the
+    /// same as without it — and, with `changed_since`, passing over what did not change since
+    /// then without measuring it where the store allows (the caller filters the rest).
+    fn discover_in(&self, rt: &Runtime, listing: &Listing) -> SessionList;
 
     /// One session by its id (a platform may find it without listing every session).
     fn find(&self, rt: &Runtime, session_id: &str) -> Option<SessionInfo> {
@@ -191,18 +193,57 @@ pub fn adapter(platform: Platform) -> &'static dyn Adapter {
     }
 }
 
-/// Every session on the machine (or on one platform), sorted highest percent first.
-pub fn discover(rt: &Runtime, only: Option<Platform>) -> SessionList {
-    discover_with(rt, only, true)
+/// How a listing reads the stores: with the measurement index, and which sessions it keeps.
+#[derive(Default, Clone, Copy)]
+pub struct Listing<'a> {
+    pub index: Option<&'a crate::index::Index>,
+    /// Only sessions whose store changed at or after this time (the monitor's
+    /// ASM_ACTIVE_WITHIN); the others are counted in `SessionList::idle_not_listed`.
+    pub changed_since: Option<DateTime<Utc>>,
 }
 
-/// [`discover`], with or without the measurement index (`--no-index`).
-pub fn discover_with(rt: &Runtime, only: Option<Platform>, use_index: bool) -> SessionList {
-    let index = if use_index { crate::index::Index::open(rt) } else { None };
+impl Listing<'_> {
+    /// Whether a session last changed at `updated` is listed (one with no time always is).
+    pub fn keeps(&self, updated: Option<DateTime<Utc>>) -> bool {
+        match (self.changed_since, updated) {
+            (Some(since), Some(updated)) => updated >= since,
+            _ => true,
+        }
+    }
+}
+
+/// What a listing asks for: see [`Listing`].
+#[derive(Debug, Clone, Copy)]
+pub struct ListOptions {
+    pub use_index: bool,
+    /// Only sessions changed within this long before now.
+    pub changed_within: Option<std::time::Duration>,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        ListOptions { use_index: true, changed_within: None }
+    }
+}
+
+/// Every session on the machine (or on one platform), sorted highest percent first.
+pub fn discover(rt: &Runtime, only: Option<Platform>) -> SessionList {
+    discover_with(rt, only, ListOptions::default())
+}
+
+/// [`discover`] as `options` ask: with or without the measurement index (`--no-index`), all
+/// sessions or only those changed lately (`--changed-within`).
+pub fn discover_with(rt: &Runtime, only: Option<Platform>, options: ListOptions) -> SessionList {
+    let index = if options.use_index { crate::index::Index::open(rt) } else { None };
+    let changed_since = options.changed_within.and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| Utc::now() - d);
+    let listing = Listing { index: index.as_ref(), changed_since };
     let mut all = SessionList::default();
     for platform in Platform::ALL.into_iter().filter(|p| only.is_none_or(|o| o == *p)) {
         let started = std::time::Instant::now();
-        let found = adapter(platform).discover_indexed(rt, index.as_ref());
+        let mut found = adapter(platform).discover_in(rt, &listing);
+        let before = found.sessions.len();
+        found.sessions.retain(|s| listing.keeps(s.updated_at));
+        found.idle_not_listed += before - found.sessions.len();
         log::debug!("{platform}: {} sessions, {} store errors in {} ms", found.sessions.len(), found.errors.len(), started.elapsed().as_millis());
         all.extend(found);
     }

@@ -26,6 +26,10 @@ pub struct RoundOutcome {
     pub over: usize,
     /// Of those, idle for longer than ASM_ACTIVE_WITHIN: listed, not acted on.
     pub idle_over: usize,
+    /// Sessions idle for longer than ASM_ACTIVE_WITHIN that the listing passed over without
+    /// measuring them (counted in `sessions`).
+    #[serde(default)]
+    pub idle_not_measured: usize,
     pub started: usize,
     pub resumed: usize,
     pub switched: usize,

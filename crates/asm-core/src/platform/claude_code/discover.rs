@@ -5,12 +5,14 @@
 
 use super::live;
 use super::measure::{self, ContextSource, TranscriptFacts};
-use super::paths::{self, SessionFile};
+use super::paths::{self, FileStat, SessionFile};
 use crate::env::Env;
+use crate::index::Stamp;
+use crate::platform::Listing;
 use crate::session::{Platform, SessionInfo, SessionList, SourceError, StoreKind, TranscriptRef};
 use crate::Runtime;
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::SystemTime;
@@ -23,8 +25,8 @@ const MAX_THREADS: usize = 4;
 const INDEX: &str = "claude-code";
 
 /// Every Claude Code session on this machine. Unreadable dirs and files become `errors`; the
-/// rest are still listed.
-pub fn discover(rt: &Runtime, index: Option<&crate::index::Index>) -> SessionList {
+/// rest are still listed. With `changed_since`, a transcript not written since costs one stat.
+pub fn discover(rt: &Runtime, listing: &Listing) -> SessionList {
     let dirs = paths::config_dirs(&rt.env);
     let mut files: Vec<(SessionFile, bool)> = Vec::new();
     let mut list = SessionList::default();
@@ -38,21 +40,40 @@ pub fn discover(rt: &Runtime, index: Option<&crate::index::Index>) -> SessionLis
             errors.into_iter().map(|e| source_error(&e.path, &format!("cannot list Claude Code projects (expected a readable directory): {}", e.error))),
         );
     }
+    let all_files = files.len();
+    let present: Option<HashSet<String>> = listing.index.map(|_| files.iter().map(|(f, _)| path_text(&f.path)).collect());
+    if let Some(since) = listing.changed_since {
+        let since = SystemTime::from(since);
+        let before = files.len();
+        for (file, _) in files.iter_mut() {
+            file.stat = std::fs::metadata(&file.path).ok().map(|m| FileStat::of(&m));
+        }
+        // A transcript with no stat is kept: measuring it reports why.
+        files.retain(|(f, _)| f.stat.and_then(|s| s.modified).is_none_or(|m| m >= since));
+        list.idle_not_listed = before - files.len();
+    }
+    let remembered = match (listing.index, listing.changed_since) {
+        (Some(index), Some(_)) => index.entries_for(INDEX, files.iter().map(|(f, _)| path_text(&f.path))),
+        (Some(index), None) => index.entries(INDEX),
+        (None, _) => HashMap::new(),
+    };
     let ctx = Context {
         env: &rt.env,
         estimate_tokens: rt.config.cc_estimate_tokens,
         registry: live::Registry::load(&dirs),
         now: SystemTime::now(),
-        remembered: index.map(|i| i.entries(INDEX)).unwrap_or_default(),
+        remembered,
         measured: std::sync::Mutex::new(Vec::new()),
     };
     let results = measure_all(&files, &ctx);
-    if let Some(index) = index {
+    if let (Some(index), Some(present)) = (listing.index, present) {
         let measured = std::mem::take(&mut *ctx.measured.lock().unwrap_or_else(|e| e.into_inner()));
-        log::debug!("claude-code: {} of {} transcripts read, the others unchanged since the index", measured.len(), files.len());
-        let present: std::collections::HashSet<String> = files.iter().map(|(f, _)| f.path.display().to_string()).collect();
-        if !measured.is_empty() || ctx.remembered.len() != present.len() {
-            index.save(INDEX, &measured, Some(&|key: &str| present.contains(key)));
+        log::debug!("claude-code: {} of {} transcripts read, the others unchanged since the index or idle", measured.len(), all_files);
+        // Only a full listing knows which transcripts are gone.
+        let full = listing.changed_since.is_none();
+        if !measured.is_empty() || (full && ctx.remembered.len() != present.len()) {
+            let gone = |key: &str| present.contains(key);
+            index.save(INDEX, &measured, full.then_some(&gone as &dyn Fn(&str) -> bool));
         }
     }
     for result in results {
@@ -85,7 +106,7 @@ pub fn find(rt: &Runtime, session_id: &str) -> Option<SessionInfo> {
         for project in projects.flatten() {
             let path = project.path().join(format!("{session_id}.jsonl"));
             if path.is_file() {
-                let file = SessionFile { session_id: session_id.to_string(), path, subagents: Vec::new() };
+                let file = SessionFile { session_id: session_id.to_string(), path, subagents: Vec::new(), stat: None };
                 return measure_session(&file, auto_compact_enabled(dir, &rt.env), &ctx).ok();
             }
         }
@@ -146,29 +167,51 @@ fn measure_all(files: &[(SessionFile, bool)], ctx: &Context) -> Vec<Result<Sessi
 
 fn measure_session(file: &SessionFile, auto_compact: bool, ctx: &Context) -> Result<SessionInfo, SourceError> {
     let read_error = |e: std::io::Error| source_error(&file.path, &format!("cannot read Claude Code transcript (expected a readable JSONL file): {e}"));
-    let key = file.path.display().to_string();
+    let key = path_text(&file.path);
+    let remembered = ctx.remembered.get(&key).and_then(Remembered::parse);
     // One stat: a transcript that did not change since it was measured is not read again.
-    if let Some(remembered) = ctx.remembered.get(&key) {
-        let meta = std::fs::metadata(&file.path).map_err(read_error)?;
-        let stamp = serde_json::to_string(&crate::index::Stamp::of(&meta)).unwrap_or_default();
-        if meta.is_file() && remembered.stamp == stamp {
-            if let Ok(facts) = serde_json::from_str::<TranscriptFacts>(&remembered.value) {
-                return Ok(session_info(file, facts, meta.modified().ok(), auto_compact, ctx));
-            }
+    if let Some(remembered) = &remembered {
+        let stat = match file.stat {
+            Some(stat) => stat,
+            None => FileStat::of(&std::fs::metadata(&file.path).map_err(read_error)?),
+        };
+        if stat.is_file && remembered.stamp == stat.stamp {
+            return Ok(session_info(file, remembered.facts.clone(), stat.modified, auto_compact, ctx));
         }
     }
     let handle = crate::fsutil::open_for_reading(&file.path).map_err(read_error)?;
     let meta = handle.metadata().map_err(read_error)?;
-    let facts = measure::read_transcript(&handle, meta.len()).map_err(read_error)?;
+    let stamp = Stamp::of(&meta);
+    // JSONL only grows: when the bytes added since decide the result, only they are read.
+    let grown = match remembered.filter(|r| r.stamp.same_file(&stamp) && stamp.size > r.stamp.size) {
+        Some(r) => measure::read_grown(&handle, r.stamp.size, stamp.size).map_err(read_error)?,
+        None => None,
+    };
+    let facts = match grown {
+        Some(facts) => facts,
+        None => measure::read_transcript(&handle, meta.len()).map_err(read_error)?,
+    };
     if facts.skipped_lines > 0 {
         log::debug!("{}: skipped {} unreadable line(s)", file.path.display(), facts.skipped_lines);
     }
-    if let Ok(value) = serde_json::to_string(&facts) {
-        let stamp = serde_json::to_string(&crate::index::Stamp::of(&meta)).unwrap_or_default();
+    if let (Ok(stamp), Ok(value)) = (serde_json::to_string(&stamp), serde_json::to_string(&facts)) {
         ctx.measured.lock().unwrap_or_else(|e| e.into_inner()).push((key, crate::index::Entry { stamp, value }));
     }
     let modified = meta.modified().ok();
     Ok(session_info(file, facts, modified, auto_compact, ctx))
+}
+
+/// An index entry of this platform: the transcript's stamp and what it measured.
+struct Remembered {
+    stamp: Stamp,
+    facts: TranscriptFacts,
+}
+
+impl Remembered {
+    /// None for an entry that does not parse (written by something else): measured afresh.
+    fn parse(entry: &crate::index::Entry) -> Option<Remembered> {
+        Some(Remembered { stamp: serde_json::from_str(&entry.stamp).ok()?, facts: serde_json::from_str(&entry.value).ok()? })
+    }
 }
 
 fn session_info(file: &SessionFile, facts: TranscriptFacts, modified: Option<SystemTime>, auto_compact: bool, ctx: &Context) -> SessionInfo {
@@ -194,7 +237,7 @@ fn session_info(file: &SessionFile, facts: TranscriptFacts, modified: Option<Sys
         updated_at: modified.map(DateTime::<Utc>::from),
         short_id: String::new(),
         doubtful: false,
-        source: file.path.display().to_string(),
+        source: path_text(&file.path),
         children: file.subagents.iter().map(|a| a.agent_id.clone()).collect(),
         transcript: Some(TranscriptRef::new(StoreKind::JsonlFile, file.path.clone(), file.session_id.clone())),
     }
@@ -239,6 +282,11 @@ fn auto_compact_enabled(dir: &Path, env: &Env) -> bool {
         let Ok(bytes) = crate::fsutil::read_capped(path, crate::fsutil::SMALL_FILE_CAP) else { return false };
         serde_json::from_slice::<serde_json::Value>(&bytes).ok().and_then(|v| v.get("autoCompactEnabled")?.as_bool()) == Some(false)
     })
+}
+
+/// A path as text: most are UTF-8 and need no lossy pass (a listing makes one per session).
+fn path_text(path: &Path) -> String {
+    path.to_str().map_or_else(|| path.display().to_string(), str::to_owned)
 }
 
 fn source_error(path: &Path, message: &str) -> SourceError {

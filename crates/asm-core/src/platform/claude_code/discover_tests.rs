@@ -18,7 +18,7 @@ fn runtime(home: &Path, extra: &[(&str, &str)]) -> Runtime {
 }
 
 fn discover_plain(rt: &Runtime) -> SessionList {
-    discover(rt, None)
+    discover(rt, &Default::default())
 }
 
 fn find<'a>(list: &'a SessionList, id: &str) -> &'a SessionInfo {
@@ -455,4 +455,29 @@ fn duplicates_across_config_dirs_keep_the_newest() {
 
 fn sample(id: &str) -> SessionInfo {
     SessionInfo { updated_at: Some(Utc::now()), source: "x".into(), children: Vec::new(), ..SessionInfo::bare(Platform::ClaudeCode, id) }
+}
+
+#[test]
+fn a_grown_transcript_read_from_its_old_end_gives_what_a_fresh_read_gives() {
+    let mut compared = 0;
+    let projects = fs::read_dir(Path::new(FIXTURES).join("projects")).unwrap().flatten();
+    for path in projects.flat_map(|p| fs::read_dir(p.path()).unwrap().flatten().map(|e| e.path())) {
+        if path.extension().is_none_or(|e| e != "jsonl") {
+            continue;
+        }
+        let file = std::fs::File::open(&path).unwrap();
+        let bytes = fs::read(&path).unwrap();
+        let len = bytes.len() as u64;
+        let fresh = measure::read_transcript(&file, len).unwrap();
+        // Every line end as the old end: the file grew from there to what it is now.
+        for (old_end, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b'\n') {
+            if let Some(grown) = measure::read_grown(&file, old_end as u64 + 1, len).unwrap() {
+                assert_eq!(grown, fresh, "{} grown from {}", path.display(), old_end + 1);
+                compared += 1;
+            }
+        }
+        // An old end inside a line is never used.
+        assert_eq!(measure::read_grown(&file, len / 2 + 1, len).unwrap().filter(|_| bytes[len as usize / 2] != b'\n'), None);
+    }
+    assert!(compared > 10, "{compared}");
 }

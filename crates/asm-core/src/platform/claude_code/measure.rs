@@ -99,6 +99,46 @@ pub fn read_transcript_with_limits(file: &File, len: u64, limits: Limits) -> io:
     Ok(facts)
 }
 
+/// The facts of a transcript that only grew since its first `old_len` bytes were measured,
+/// reading the bytes added (and the head for the title) — or None when those bytes do not
+/// decide the result (no response in them, no cwd, a legacy summary title): the caller then
+/// reads the file as [`read_transcript`] does. The result is what a fresh read gives, because
+/// a fresh read would stop inside the same bytes.
+pub fn read_grown(file: &File, old_len: u64, len: u64) -> io::Result<Option<TranscriptFacts>> {
+    if old_len == 0 || old_len >= len || !ends_a_line(file, old_len)? {
+        return Ok(None);
+    }
+    let mut scan = TailScan::default();
+    let limits = Limits::default();
+    let mut lines = ReverseLines::between(file, old_len, len, limits.max_line);
+    while !scan.complete() && len - lines.position() <= limits.max_scan {
+        match lines.next_line()? {
+            None => break,
+            Some(TailLine::Oversized { .. }) => scan.skipped(),
+            Some(TailLine::Line(bytes)) => scan.line(bytes),
+        }
+    }
+    if !scan.complete() || !scan.summaries.is_empty() || scan.facts.cwd.is_none() {
+        return Ok(None);
+    }
+    let mut facts = scan.facts;
+    if facts.title.is_none() {
+        let head = read_head_lines(file, len, &mut facts)?;
+        if !head.summaries.is_empty() {
+            return Ok(None);
+        }
+        facts.title = head.prompt.or(scan.last_prompt).map(|t| short_title(&t));
+    }
+    Ok(Some(facts))
+}
+
+/// Whether the byte before `offset` is a newline (the old end was a complete line).
+fn ends_a_line(file: &File, offset: u64) -> io::Result<bool> {
+    let mut byte = [0u8; 1];
+    std::os::unix::fs::FileExt::read_exact_at(file, &mut byte, offset - 1)?;
+    Ok(byte[0] == b'\n')
+}
+
 #[derive(Default)]
 struct TailScan {
     facts: TranscriptFacts,

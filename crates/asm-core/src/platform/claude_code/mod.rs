@@ -29,8 +29,8 @@ impl Adapter for ClaudeCode {
         Platform::ClaudeCode
     }
 
-    fn discover_indexed(&self, rt: &Runtime, index: Option<&crate::index::Index>) -> SessionList {
-        discover::discover(rt, index)
+    fn discover_in(&self, rt: &Runtime, listing: &crate::platform::Listing) -> SessionList {
+        discover::discover(rt, listing)
     }
 
     fn read_events(&self, transcript: &TranscriptRef, sink: &mut Sink<'_>) -> Result<ReadStats, TranscriptError> {

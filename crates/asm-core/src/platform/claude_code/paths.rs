@@ -104,6 +104,22 @@ pub struct SessionFile {
     /// Subagent transcripts: `<sessionId>/subagents/agent-<id>.jsonl` (2.1.2 and later) or
     /// `agent-<id>.jsonl` next to the main file naming this session (older versions).
     pub subagents: Vec<Subagent>,
+    /// The file's stat, when the lister already took it.
+    pub stat: Option<FileStat>,
+}
+
+/// What a stat said about a transcript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    pub stamp: crate::index::Stamp,
+    pub is_file: bool,
+    pub modified: Option<std::time::SystemTime>,
+}
+
+impl FileStat {
+    pub fn of(meta: &fs::Metadata) -> FileStat {
+        FileStat { stamp: crate::index::Stamp::of(meta), is_file: meta.is_file(), modified: meta.modified().ok() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,7 +171,7 @@ fn list_project(dir: &Path, sessions: &mut Vec<SessionFile>) -> io::Result<()> {
             match stem.strip_prefix("agent-") {
                 Some(agent_id) => inline_agents.push(Subagent { agent_id: agent_id.to_owned(), path }),
                 None => {
-                    found.insert(stem.to_owned(), SessionFile { session_id: stem.to_owned(), path, subagents: Vec::new() });
+                    found.insert(stem.to_owned(), SessionFile { session_id: stem.to_owned(), path, subagents: Vec::new(), stat: None });
                 }
             }
         }

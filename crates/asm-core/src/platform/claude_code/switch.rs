@@ -46,7 +46,7 @@ pub fn completed(ctx: &SwitchContext, step: &SwitchStep) -> Option<StepOutcome> 
     if step.name != CONTINUE {
         return None;
     }
-    let sessions = super::discover::discover(ctx.rt, None).sessions;
+    let sessions = super::discover::discover(ctx.rt, &Default::default()).sessions;
     let found = sessions
         .into_iter()
         .find(|s| s.cwd == ctx.session.cwd && s.title.as_deref().and_then(crate::transcript::handoff_marker_in).as_deref() == Some(ctx.memory_id))?;

@@ -29,6 +29,9 @@ pub struct ReverseLines<'f> {
     file: &'f File,
     /// File offset of `buf[0]`.
     buf_start: u64,
+    /// Where the file is treated as starting (the end of what was read before, for a file
+    /// that only grew since).
+    floor: u64,
     /// Bytes `[buf_start, buf_start + buf.len())` of the file, not yet yielded.
     buf: Vec<u8>,
     /// Length to cut `buf` to before the next search (the line handed out last).
@@ -38,7 +41,12 @@ pub struct ReverseLines<'f> {
 
 impl<'f> ReverseLines<'f> {
     pub fn with_limit(file: &'f File, len: u64, max_line: usize) -> ReverseLines<'f> {
-        ReverseLines { file, buf_start: len, buf: Vec::new(), pending_cut: None, max_line }
+        ReverseLines::between(file, 0, len, max_line)
+    }
+
+    /// The lines of bytes `[floor, len)` only; `floor` must be a line start.
+    pub fn between(file: &'f File, floor: u64, len: u64, max_line: usize) -> ReverseLines<'f> {
+        ReverseLines { file, buf_start: len, floor: floor.min(len), buf: Vec::new(), pending_cut: None, max_line }
     }
 
     /// File offset of the start of the bytes held so far (everything after it has been read).
@@ -56,7 +64,7 @@ impl<'f> ReverseLines<'f> {
                 self.pending_cut = Some(nl);
                 return Ok(Some(TailLine::Line(&self.buf[nl + 1..])));
             }
-            if self.buf_start == 0 {
+            if self.buf_start == self.floor {
                 if self.buf.is_empty() {
                     return Ok(None);
                 }
@@ -74,7 +82,7 @@ impl<'f> ReverseLines<'f> {
     /// line costs O(length), not O(length²).
     fn read_more(&mut self) -> io::Result<()> {
         let want = FIRST_CHUNK.max(self.buf.len()).min(self.max_line.saturating_sub(self.buf.len()).max(1));
-        let take = (want as u64).min(self.buf_start) as usize;
+        let take = (want as u64).min(self.buf_start - self.floor) as usize;
         let start = self.buf_start - take as u64;
         let mut joined = vec![0u8; take + self.buf.len()];
         self.file.read_exact_at(&mut joined[..take], start)?;
@@ -89,8 +97,8 @@ impl<'f> ReverseLines<'f> {
         let mut skipped = self.buf.len() as u64;
         self.buf.clear();
         let mut chunk = vec![0u8; FIRST_CHUNK];
-        while self.buf_start > 0 {
-            let take = (chunk.len() as u64).min(self.buf_start) as usize;
+        while self.buf_start > self.floor {
+            let take = (chunk.len() as u64).min(self.buf_start - self.floor) as usize;
             let start = self.buf_start - take as u64;
             self.file.read_exact_at(&mut chunk[..take], start)?;
             self.buf_start = start;

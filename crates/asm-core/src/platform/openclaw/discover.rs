@@ -13,7 +13,7 @@ use std::collections::HashMap;
 
 /// Every OpenClaw session this machine holds; stores that cannot be read are listed in `errors`.
 /// The measurement index is not used here: each agent store is read with one query per run.
-pub fn discover(rt: &Runtime, _index: Option<&crate::index::Index>) -> SessionList {
+pub fn discover(rt: &Runtime, _listing: &crate::platform::Listing) -> SessionList {
     let mut list = SessionList::default();
     let stores = match paths::stores(rt) {
         Ok(stores) => stores,

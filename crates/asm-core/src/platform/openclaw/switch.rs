@@ -76,7 +76,7 @@ pub fn run(ctx: &SwitchContext, step: &SwitchStep) -> Result<StepOutcome, Switch
 /// as the handoff's marker in the fresh session's transcript.
 pub fn completed(ctx: &SwitchContext, step: &SwitchStep) -> Option<StepOutcome> {
     let key = ctx.session.key.as_deref()?;
-    let now = super::discover::discover(ctx.rt, None).sessions.into_iter().find(|s| s.key.as_deref() == Some(key))?;
+    let now = super::discover::discover(ctx.rt, &Default::default()).sessions.into_iter().find(|s| s.key.as_deref() == Some(key))?;
     match step.name {
         RESET => {
             let fresh = now.session_id != ctx.session.session_id || now.context_percent.is_some_and(|p| p < f64::from(ctx.rt.config.context_threshold));

@@ -19,7 +19,8 @@ use std::collections::{HashMap, HashSet};
 const INDEX: &str = "opencode";
 
 /// Every OpenCode root session this machine holds, with the stores that could not be read.
-pub fn discover(rt: &Runtime, index: Option<&crate::index::Index>) -> SessionList {
+pub fn discover(rt: &Runtime, listing: &crate::platform::Listing) -> SessionList {
+    let index = listing.index;
     let remembered = index.map(|i| i.entries(INDEX)).unwrap_or_default();
     let mut fresh: Vec<(String, crate::index::Entry)> = Vec::new();
     let mut present: HashSet<String> = HashSet::new();
