@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 E2E_TOOLS ?= $(CURDIR)/target/e2e-tools
 
-.PHONY: all build test toolchain fmt lint unit install uninstall install-service bench stress e2e clean
+.PHONY: all build test toolchain fmt lint unit install uninstall install-service bench quality stress e2e clean
 
 all: build
 
@@ -48,6 +48,12 @@ install-service: install
 bench:
 	$(CARGO) build --release --workspace --bins
 	target/release/asm_bench
+
+# The handoff quality probe alone (also part of make bench): generated sessions in the three
+# formats with their truth, scored per category against the handoff and the memory file.
+quality:
+	$(CARGO) build --release -p asm-bench -p memory_manager
+	ASM_BENCH_ONLY=quality target/release/asm_bench
 
 # The long fault runs: kill loops, planted links, special files, a full disk (summary table),
 # then every fuzz target with 50,000 cases. ASM_STRESS_KILLS and PROPTEST_CASES scale them.

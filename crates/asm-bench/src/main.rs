@@ -22,6 +22,7 @@ mod ccusage;
 mod gen_claude_code;
 mod gen_opencode;
 mod measure;
+mod quality;
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -55,6 +56,10 @@ fn main() {
 }
 
 fn run(root: &Path) {
+    if std::env::var("ASM_BENCH_ONLY").as_deref() == Ok("quality") {
+        quality::run(root, &sibling("asm_memory_manager"));
+        return;
+    }
     if std::env::var("ASM_BENCH_ONLY").as_deref() == Ok("hostile") {
         bench_hostile::run(root).iter().for_each(|l| println!("{l}"));
         println!("{}", bench_hostile::outbox_drain(root));
@@ -79,6 +84,7 @@ fn run(root: &Path) {
     if std::env::var("ASM_BENCH_ONLY").as_deref() == Ok("listing") {
         return;
     }
+    report["handoff_quality"] = quality::run(root, &sibling("asm_memory_manager"));
     let extraction = bench_memory::run(root);
     println!("{extraction}");
     report["extraction"] = json!(extraction);

@@ -22,8 +22,8 @@ use std::sync::OnceLock;
 pub struct Caps;
 impl Caps {
     pub const USER_REQUESTS: usize = 8;
-    pub const DECISIONS: usize = 12;
-    pub const OPEN_ITEMS: usize = 12;
+    pub const DECISIONS: usize = 20;
+    pub const OPEN_ITEMS: usize = 16;
     pub const FILES: usize = 30;
     pub const COMMANDS: usize = 15;
     pub const ERRORS: usize = 10;
@@ -107,13 +107,24 @@ impl<T> Recent<T> {
     }
 
     fn push(&mut self, key: String, item: T) {
+        self.push_keeping(key, item, |_| false);
+    }
+
+    /// [`Recent::push`], but when the list is full the oldest entry that is not `precious`
+    /// falls off (an unresolved failure outlives newer successes).
+    fn push_keeping(&mut self, key: String, item: T, precious: impl Fn(&T) -> bool) {
         if let Some(pos) = self.items.iter().position(|(k, _)| *k == key) {
             self.items.remove(pos);
         }
         self.items.push_back((key, item));
         if self.items.len() > self.cap {
-            self.items.pop_front();
+            let victim = self.items.iter().position(|(_, v)| !precious(v)).unwrap_or(0);
+            self.items.remove(victim);
         }
+    }
+
+    fn remove(&mut self, key: &str) {
+        self.items.retain(|(k, _)| k != key);
     }
 
     fn last_mut_by_key(&mut self, key: &str) -> Option<&mut T> {
@@ -168,6 +179,12 @@ pub struct Extractor {
     identifiers: Recent<String>,
     subagent_results: Recent<String>,
     handoffs_received: Vec<String>,
+    /// The newest todo list of the platform's todo tool: its unfinished items.
+    todo_tool_items: Vec<String>,
+    /// Identifiers first seen in what the user wrote (kept even when they are platform ids).
+    user_identifiers: std::collections::HashSet<String>,
+    /// The platform's own ids for this session (id, key, chat id, working directory).
+    own_ids: OwnIds,
     pending: HashMap<String, PendingCall>,
     pending_order: VecDeque<String>,
     unanswered_user_question: Option<String>,
@@ -182,7 +199,36 @@ impl Default for Extractor {
     }
 }
 
+/// The ids a platform gives a session. They are the platform's, not the work's: an identifier
+/// that is (or, for the session id, holds) one is not kept unless the user wrote it.
+#[derive(Debug, Clone, Default)]
+pub struct OwnIds {
+    pub session_id: Option<String>,
+    /// Exact matches: the OpenClaw key, the Telegram chat id in it, the working directory.
+    pub exact: Vec<String>,
+}
+
+impl OwnIds {
+    /// The ids of a session: its id, its key and the chat id in the key, its working dir.
+    pub fn of(session_id: &str, key: Option<&str>, cwd: Option<&str>) -> OwnIds {
+        let mut exact: Vec<String> = key.into_iter().chain(cwd).map(str::to_string).collect();
+        if let Some(key) = key {
+            exact.extend(key.split(':').filter(|part| part.starts_with("-100") && part[1..].bytes().all(|b| b.is_ascii_digit())).map(str::to_string));
+        }
+        OwnIds { session_id: Some(session_id.to_string()).filter(|s| s.len() >= 8), exact }
+    }
+
+    fn holds(&self, id: &str, cwd: Option<&str>) -> bool {
+        self.session_id.as_deref().is_some_and(|s| id.contains(s)) || self.exact.iter().any(|e| e == id) || cwd == Some(id)
+    }
+}
+
 impl Extractor {
+    /// An extractor that drops the session's own platform ids from the identifiers.
+    pub fn for_session(own_ids: OwnIds) -> Self {
+        Extractor { own_ids, ..Extractor::new() }
+    }
+
     pub fn new() -> Self {
         Extractor {
             summary: None,
@@ -199,6 +245,9 @@ impl Extractor {
             identifiers: Recent::new(Caps::IDENTIFIERS),
             subagent_results: Recent::new(Caps::SUBAGENT_RESULTS),
             handoffs_received: Vec::new(),
+            todo_tool_items: Vec::new(),
+            user_identifiers: std::collections::HashSet::new(),
+            own_ids: OwnIds::default(),
             pending: HashMap::new(),
             pending_order: VecDeque::new(),
             unanswered_user_question: None,
@@ -236,8 +285,8 @@ impl Extractor {
 
     /// A reset in place starts a new conversation: what came before is no longer the session's.
     fn reset(&mut self) {
-        let (cwd, model) = (self.cwd.take(), self.model.take());
-        *self = Extractor::new();
+        let (cwd, model, own_ids) = (self.cwd.take(), self.model.take(), std::mem::take(&mut self.own_ids));
+        *self = Extractor::for_session(own_ids);
         self.cwd = cwd;
         self.model = model;
     }
@@ -276,6 +325,14 @@ impl Extractor {
     }
 
     fn assistant_text(&mut self, text: &str) {
+        // A handoff injected as an assistant message (OpenClaw's chat.inject) is not this
+        // session's work either.
+        if let Some(memory_id) = received_marker(text) {
+            if !self.handoffs_received.contains(&memory_id) {
+                self.handoffs_received.push(memory_id);
+            }
+            return;
+        }
         let redacted = redact(text);
         self.unanswered_user_question = None;
         self.last_assistant_question = last_question(&redacted);
@@ -291,8 +348,14 @@ impl Extractor {
             }
         }
         for line in text.lines().map(str::trim) {
+            if let Some(done) = checked_item(line) {
+                self.open_items.remove(&norm(done));
+                continue;
+            }
             if is_open_item(line) {
-                let s = clip(line.trim_start_matches(['-', '*', ' ']), Caps::ITEM_CHARS);
+                let item = line.trim_start_matches(['-', '*', ' ']);
+                let item = item.strip_prefix("[ ]").unwrap_or(item).trim();
+                let s = clip(item, Caps::ITEM_CHARS);
                 self.open_items.push(norm(&s), s);
             }
             if from_user && looks_like_error(line) {
@@ -301,6 +364,9 @@ impl Extractor {
             }
         }
         for id in identifiers_in(text) {
+            if from_user {
+                self.user_identifiers.insert(id.clone());
+            }
             self.identifier(id);
         }
     }
@@ -311,10 +377,13 @@ impl Extractor {
     }
 
     fn tool_call(&mut self, id: String, name: String, input: Value) {
+        if let Some(items) = unfinished_todos(&name, &input) {
+            self.todo_tool_items = items;
+        }
         self.note_tool_input(&name, &input);
         if tool_kind(&name) == ToolKind::Command {
             if let Some(command) = command_of(&input) {
-                self.commands.push(command.clone(), CommandRun { command, outcome: "no result".into() });
+                self.commands.push_keeping(command.clone(), CommandRun { command, outcome: "no result".into() }, failed_run);
             }
         }
         if id.is_empty() {
@@ -362,6 +431,10 @@ impl Extractor {
             (None, Some(call)) => call.input,
             (None, None) => Value::Null,
         };
+        // OpenCode reports a tool once, finished, with its input: its todo list is here.
+        if let Some(items) = unfinished_todos(&name, &input) {
+            self.todo_tool_items = items;
+        }
         let kind = tool_kind(&name);
         let command = (kind == ToolKind::Command).then(|| command_of(&input)).flatten();
         if let Some(command) = &command {
@@ -370,7 +443,7 @@ impl Extractor {
                 Some(run) => run.outcome = outcome,
                 None => {
                     self.note_tool_input(&name, &input);
-                    self.commands.push(command.clone(), CommandRun { command: command.clone(), outcome });
+                    self.commands.push_keeping(command.clone(), CommandRun { command: command.clone(), outcome }, failed_run);
                 }
             }
         }
@@ -387,19 +460,22 @@ impl Extractor {
                 Some(c) => format!("{name}: {}", clip(c, 120)),
                 None => name.clone(),
             });
-            self.errors.push(norm(&message), ErrorSeen { message, source, resolved: false, subject });
+            // Keyed by what failed too: two commands failing alike are two open failures.
+            let key = norm(&format!("{}|{message}", source.as_deref().unwrap_or_default()));
+            self.errors.push_keeping(key, ErrorSeen { message, source, resolved: false, subject }, |e| !e.resolved);
         } else if let Some(subject) = subject {
             self.resolve_errors(&subject);
         }
     }
 
-    /// A later success of the same command (or of one with the same program and subcommand,
-    /// or of the same tool on the same file) resolves the errors it had.
+    /// A later success of the same command (options aside: `cargo test -q x` is `cargo test
+    /// x`), or of the same tool on the same file, resolves the errors it had. Another command
+    /// of the same program does not: `cargo build` passing says nothing of `cargo test x`.
     fn resolve_errors(&mut self, subject: &str) {
-        let head = command_head(subject);
+        let key = command_key(subject);
         for (_, error) in self.errors.items.iter_mut() {
             if let Some(s) = &error.subject {
-                if s == subject || (!head.is_empty() && command_head(s) == head) {
+                if s == subject || (!key.is_empty() && command_key(s) == key) {
                     error.resolved = true;
                 }
             }
@@ -407,10 +483,16 @@ impl Extractor {
     }
 
     pub fn finish(mut self) -> Sections {
+        for item in std::mem::take(&mut self.todo_tool_items) {
+            self.open_items.push(norm(&item), item);
+        }
+        let cwd = self.cwd.clone();
+        let (own, from_user) = (&self.own_ids, &self.user_identifiers);
+        self.identifiers.items.retain(|(_, id)| from_user.contains(id) || !own.holds(id, cwd.as_deref()));
         if let Some(q) = self.unanswered_user_question.take() {
             self.open_items.push(norm(&q), format!("Unanswered question from the user: {q}"));
         }
-        if let Some(q) = self.last_assistant_question.take() {
+        if let Some(q) = self.last_assistant_question.take().filter(|q| !is_courtesy(q)) {
             self.open_items.push(norm(&q), format!("Waiting for the user to answer: {q}"));
         }
         Sections {
@@ -480,9 +562,38 @@ fn paths_of(input: &Value) -> Vec<String> {
     paths
 }
 
-/// Program and subcommand, options left out: `systemctl --user restart x` → `systemctl restart`.
-fn command_head(command: &str) -> String {
-    command.split_whitespace().filter(|w| !w.starts_with('-')).take(2).collect::<Vec<_>>().join(" ")
+/// A command without its options: `systemctl --user restart x` → `systemctl restart x`.
+fn command_key(command: &str) -> String {
+    command.split_whitespace().filter(|w| !w.starts_with('-')).collect::<Vec<_>>().join(" ")
+}
+
+fn failed_run(run: &CommandRun) -> bool {
+    run.outcome == "failed"
+}
+
+/// The unfinished items of a todo tool's call (Claude Code `TodoWrite`, OpenCode
+/// `todowrite`): each call restates the whole list, so the newest one is the truth.
+fn unfinished_todos(name: &str, input: &Value) -> Option<Vec<String>> {
+    if !name.eq_ignore_ascii_case("todowrite") {
+        return None;
+    }
+    let todos = input.get("todos")?.as_array()?;
+    Some(
+        todos
+            .iter()
+            .filter(|t| !matches!(t.get("status").and_then(Value::as_str), Some("completed" | "cancelled")))
+            .filter_map(|t| t.get("content").and_then(Value::as_str))
+            .map(|c| clean(c, Caps::ITEM_CHARS))
+            .filter(|c| !c.is_empty())
+            .collect(),
+    )
+}
+
+/// The text of a checked checklist line (`- [x] item`), which closes the open item `item`.
+fn checked_item(line: &str) -> Option<&str> {
+    let rest = line.strip_prefix(['-', '*'])?.trim_start();
+    let rest = rest.strip_prefix("[x]").or_else(|| rest.strip_prefix("[X]"))?;
+    Some(rest.trim()).filter(|r| !r.is_empty())
 }
 
 /// The first meaningful lines of a failed tool's output.
@@ -504,8 +615,37 @@ fn looks_like_error(line: &str) -> bool {
     line.len() < 1000 && re.is_match(line)
 }
 
+/// The sentences of a text: split at line ends and at `.`, `!`, `?` or `;` followed by a
+/// space or the end — so file names (`invoice.rs`), versions (`1.36.0`) and decimals stay
+/// whole — except after an abbreviation (`e.g.`, `i.e.`, `vs.` …).
 fn sentences(text: &str) -> impl Iterator<Item = &str> {
-    text.split(['\n', '.', '!', ';']).map(|s| s.trim().trim_start_matches(['-', '*', '#', ' '])).filter(|s| s.len() >= 12 && s.len() <= 600)
+    text.lines().flat_map(split_sentences).map(|s| s.trim().trim_start_matches(['-', '*', '#', ' '])).filter(|s| s.len() >= 12 && s.len() <= 600)
+}
+
+/// Common abbreviations that end in a dot inside a sentence.
+const ABBREVIATIONS: [&str; 16] = ["e.g", "i.e", "vs", "etc", "cf", "approx", "incl", "resp", "no", "mr", "mrs", "ms", "dr", "fig", "al", "esp"];
+
+fn split_sentences(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = line.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        if !matches!(b, b'.' | b'!' | b'?' | b';') || !bytes.get(i + 1).is_none_or(|n| n.is_ascii_whitespace()) {
+            continue;
+        }
+        if *b == b'.' {
+            let word = line[start..i].rsplit(|c: char| c.is_whitespace() || c == '(').next().unwrap_or_default();
+            if ABBREVIATIONS.iter().any(|a| word.eq_ignore_ascii_case(a)) {
+                continue;
+            }
+        }
+        // `?` stays with its sentence (a question is recognized by it).
+        let end = if *b == b'?' { i + 1 } else { i };
+        out.push(&line[start..end]);
+        start = i + 1;
+    }
+    out.push(&line[start..]);
+    out
 }
 
 fn is_decision(sentence: &str) -> bool {
@@ -533,13 +673,25 @@ fn last_question(text: &str) -> Option<String> {
     if !trimmed.ends_with('?') {
         return None;
     }
-    let start = trimmed[..trimmed.len() - 1].rfind(['.', '!', '\n', '?']).map_or(0, |i| i + 1);
-    let question = trimmed[start..].trim();
-    (question.len() >= 8).then(|| clip(question, Caps::ITEM_CHARS))
+    let last_line = trimmed.lines().last().unwrap_or_default();
+    let question = split_sentences(last_line).into_iter().map(str::trim).rfind(|s| !s.is_empty())?;
+    (question.len() >= 8 && question.ends_with('?')).then(|| clip(question, Caps::ITEM_CHARS))
 }
 
-/// Identifiers that must survive exactly: URLs, paths, UUIDs and hashes, prefixed ids,
-/// host:port and port numbers, branch names, Telegram chat ids.
+/// A question asked out of politeness, not one the work waits on.
+fn is_courtesy(question: &str) -> bool {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        Regex::new(r"(?i)^(?:is there )?anything else\b|^(?:do you have )?any (?:other |more )?questions\b|^(?:does|did) (?:that|this) help\b|^what else\b|^how else\b").expect("static")
+    });
+    re.is_match(question.trim())
+}
+
+/// Prefixes of `ABC-123` shapes that name standards, not tickets.
+const NOT_TICKETS: [&str; 10] = ["UTF", "SHA", "ISO", "AES", "HTTP", "TLS", "MD", "RSA", "ECDSA", "X"];
+
+/// Identifiers that must survive exactly: URLs, paths, UUIDs and hashes, versions, ticket ids,
+/// prefixed ids, host:port and port numbers, branch names, Telegram chat ids.
 pub fn identifiers_in(text: &str) -> Vec<String> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let re = RE.get_or_init(|| {
@@ -548,6 +700,9 @@ pub fn identifiers_in(text: &str) -> Vec<String> {
             r#"|(?P<uuid>\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b)"#,
             r#"|(?P<hostport>\b(?:localhost|\d{1,3}(?:\.\d{1,3}){3}|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+):\d{2,5}\b)"#,
             r#"|(?P<path>(?:~|\.{1,2})?/(?:[\w.@+-]+/)+[\w.@+-]+|\b[\w.-]+/(?:[\w.-]+/)*[\w-]+\.[A-Za-z0-9]{1,8}\b)"#,
+            r#"|(?P<file>\b[\w-]+\.(?:rs|toml|md|json|jsonl|ya?ml|py|ts|tsx|js|mjs|sql|sh|go|java|kt|c|h|cc|cpp|hpp|txt|lock|cfg|ini|html|css|proto|xml|csv)\b)"#,
+            r#"|(?P<version>\bv?\d+\.\d+\.\d+(?:\.\d+)?(?:-[0-9A-Za-z.]+)?\b)"#,
+            r#"|(?P<ticket>\b[A-Z][A-Z0-9]{1,9}-\d{1,6}(?:-\d{1,6})?\b)"#,
             r#"|(?P<hash>\b[0-9a-f]{7,64}\b)"#,
             r#"|(?P<prefixed>\b[a-z]{2,8}_[A-Za-z0-9]{12,}\b)"#,
             r#"|(?P<chat>-100\d{6,}\b)"#,
@@ -570,7 +725,13 @@ pub fn identifiers_in(text: &str) -> Vec<String> {
             format!("port {}", m.as_str())
         } else if let Some(m) = caps.name("branch") {
             format!("branch {}", m.as_str().trim_end_matches(['.', ',']))
-        } else if let Some(m) = ["uuid", "hostport", "path", "prefixed", "chat"].iter().find_map(|n| caps.name(n)) {
+        } else if let Some(m) = caps.name("ticket") {
+            // Names of standards look like tickets (UTF-8, SHA-256): not ids of this work.
+            if NOT_TICKETS.iter().any(|p| m.as_str().split('-').next() == Some(*p)) {
+                continue;
+            }
+            m.as_str().to_string()
+        } else if let Some(m) = ["uuid", "hostport", "path", "file", "version", "prefixed", "chat"].iter().find_map(|n| caps.name(n)) {
             m.as_str().trim_end_matches(['.', ',']).to_string()
         } else {
             continue;
@@ -721,5 +882,87 @@ mod tests {
         assert_eq!(s.handoffs_received, ["s1.g1", ""]);
         let continuation = "(asm-handoff c.g2) Continue the work of Claude Code session c: what it knew is in your system prompt.";
         assert_eq!(run(vec![user(continuation), user("go")]).goal.as_deref(), Some("go"));
+    }
+
+    #[test]
+    fn a_handoff_injected_as_an_assistant_message_is_not_this_sessions_work() {
+        let injected = "# Handoff from OpenClaw session s1 (asm-handoff s1.g2)\n\n## Decisions\n- We decided to drop the XML export.";
+        let s = run(vec![assistant(injected), user("fix the CSV export"), assistant("We decided to keep the header.")]);
+        assert_eq!(s.decisions, ["We decided to keep the header"]);
+        assert_eq!(s.handoffs_received, ["s1.g2"]);
+    }
+
+    #[test]
+    fn sentences_stay_whole_across_file_names_versions_and_abbreviations() {
+        let s = run(vec![assistant(
+            "Let me look. We decided to split invoice.rs into two modules. Going with rust_decimal 1.36.0 instead of f64, i.e. no floats. We'll use the table from src/tax/rules.rs, e.g. for reduced rates.",
+        )]);
+        assert_eq!(
+            s.decisions,
+            [
+                "We decided to split invoice.rs into two modules",
+                "Going with rust_decimal 1.36.0 instead of f64, i.e. no floats",
+                "We'll use the table from src/tax/rules.rs, e.g. for reduced rates"
+            ]
+        );
+    }
+
+    #[test]
+    fn open_items_are_the_unfinished_ones_not_the_last_sentence() {
+        let s = run(vec![
+            assistant("Plan:\n- [ ] add the CSV column\n- [ ] update the docs"),
+            assistant("Plan:\n- [x] add the CSV column\n- [ ] update the docs"),
+            call(
+                "t",
+                "TodoWrite",
+                json!({"todos": [{"content": "write the test", "status": "completed"}, {"content": "bump the version", "status": "pending"}]}),
+            ),
+            assistant("Done. The totals round correctly now. Should I also bump the version to 2.4.1 in Cargo.toml?"),
+        ]);
+        assert_eq!(
+            s.open_items,
+            ["update the docs", "bump the version", "Waiting for the user to answer: Should I also bump the version to 2.4.1 in Cargo.toml?"]
+        );
+        let polite = run(vec![assistant("Done. Anything else?")]);
+        assert!(polite.open_items.is_empty(), "{:?}", polite.open_items);
+        // OpenCode reports the todo tool once, finished, with its input.
+        let opencode = run(vec![TranscriptEvent::ToolResult {
+            id: "c".into(),
+            name: Some("todowrite".into()),
+            input: Some(json!({"todos": [{"content": "ship it", "status": "in_progress"}]})),
+            output: "ok".into(),
+            is_error: false,
+        }]);
+        assert_eq!(opencode.open_items, ["ship it"]);
+    }
+
+    #[test]
+    fn identifiers_leave_out_the_platforms_own_ids_unless_the_user_wrote_them() {
+        let own =
+            OwnIds::of("5e550002-0000-4a11-8b22-0000c0ffee20", Some("agent:main:telegram:group:-1001234567890:topic:466"), Some("/home/u/.openclaw/workspace"));
+        let mut x = Extractor::for_session(own.clone());
+        x.push(assistant(
+            "Working in /home/u/.openclaw/workspace, session 5e550002-0000-4a11-8b22-0000c0ffee20, chat -1001234567890; see src/invoice.rs for INV-2041.",
+        ));
+        let s = x.finish();
+        assert_eq!(s.identifiers, ["src/invoice.rs", "INV-2041"]);
+        let mut x = Extractor::for_session(own);
+        x.push(user("please look at chat -1001234567890"));
+        assert_eq!(x.finish().identifiers, ["-1001234567890"], "the user wrote it");
+    }
+
+    #[test]
+    fn an_unresolved_failure_outlives_newer_successes() {
+        let mut events = vec![call("f", "Bash", json!({"command": "cargo test case_1"})), result("f", "test case_1 ... FAILED", true)];
+        for i in 0..40 {
+            events.push(call(&format!("c{i}"), "Bash", json!({"command": format!("echo {i}")})));
+            events.push(result(&format!("c{i}"), "ok", false));
+        }
+        // Another command of the same program passing does not resolve it.
+        events.push(call("b", "Bash", json!({"command": "cargo build"})));
+        events.push(result("b", "ok", false));
+        let s = run(events);
+        assert!(s.commands.iter().any(|c| c.command == "cargo test case_1" && c.outcome == "failed"), "{:?}", s.commands);
+        assert!(s.errors.iter().any(|e| e.message.contains("case_1") && !e.resolved));
     }
 }

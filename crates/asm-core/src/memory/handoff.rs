@@ -1,7 +1,9 @@
 //! The handoff: the Markdown a new session is given so it can carry on. It always fits in
 //! ASM_HANDOFF_MAX_BYTES: the platform's own summary leads (clipped to a share of the
-//! budget), then the goal and the latest request, then the list sections filled newest
-//! first in turns, so every section gets its most recent entries before any gets old ones.
+//! budget), then the goal and the latest request, then the list sections newest first in
+//! turns, in two tiers: what decides the next step (open items, decisions, errors still
+//! open, files changed) takes the budget first, the trail (commands, files read,
+//! identifiers, resolved errors, earlier requests, subagent results) gets what is left.
 
 use super::MemoryRecord;
 use std::fmt::Write;
@@ -30,8 +32,11 @@ pub fn render(record: &MemoryRecord, max_bytes: usize) -> String {
     if let Some(latest) = s.latest_request.as_ref().filter(|l| Some(*l) != s.goal.as_ref()) {
         push_block(&mut out, "Latest request", latest, share(max_bytes, REQUEST_SHARE));
     }
+    out.push_str(FIDELITY);
     let mut lists = list_sections(record);
-    fill_in_turns(&mut lists, max_bytes.saturating_sub(out.len()));
+    let (decisive, trail) = lists.split_at_mut(DECISIVE);
+    let left = fill_in_turns(decisive, max_bytes.saturating_sub(out.len()));
+    fill_in_turns(trail, left);
     for list in lists.iter().filter(|l| l.taken > 0) {
         let _ = write!(out, "\n## {}\n", list.title);
         for item in list.items[..list.taken].iter().rev() {
@@ -45,7 +50,7 @@ pub fn render(record: &MemoryRecord, max_bytes: usize) -> String {
 /// compacted session: files, decisions, open items, errors and identifiers, newest first in
 /// turns, under `max_bytes`.
 pub fn key_information(record: &MemoryRecord, max_bytes: usize) -> String {
-    const KEPT: [&str; 6] = ["Open items", "Decisions", "Errors", "Files changed", "Files read", "Identifiers to keep exactly"];
+    const KEPT: [&str; 7] = ["Open items", "Decisions", "Errors still open", "Files changed", "Errors resolved", "Files read", "Identifiers to keep exactly"];
     let mut lists: Vec<ListSection> = list_sections(record).into_iter().filter(|l| KEPT.contains(&l.title)).collect();
     let mut out = format!(
         "auto-session-manager: what this session knew just before it was compacted {}, kept exactly:\n",
@@ -88,6 +93,12 @@ fn header(record: &MemoryRecord, max: usize) -> String {
     clip_bytes(&h, max)
 }
 
+/// What the new session may take literally (the memory file's `fidelity` says the same).
+const FIDELITY: &str = "\n_Verbatim from the transcript (secrets masked, long entries cut with …): requests, decisions, files, commands, errors, identifiers. Condensed: the summary, open items, subagent results._\n";
+
+/// How many of [`list_sections`] come first, in the decisive tier.
+const DECISIVE: usize = 4;
+
 fn list_sections(record: &MemoryRecord) -> Vec<ListSection> {
     let s = &record.sections;
     let newest_first = |v: Vec<String>| -> Vec<String> { v.into_iter().rev().collect() };
@@ -96,22 +107,10 @@ fn list_sections(record: &MemoryRecord) -> Vec<ListSection> {
     let sections = [
         ("Open items", s.open_items.clone()),
         ("Decisions", s.decisions.clone()),
-        (
-            "Errors",
-            s.errors
-                .iter()
-                .map(|e| {
-                    format!(
-                        "{}{}{}",
-                        if e.resolved { "[resolved] " } else { "[open] " },
-                        e.message,
-                        e.source.as_deref().map(|src| format!(" ({src})")).unwrap_or_default()
-                    )
-                })
-                .collect(),
-        ),
+        ("Errors still open", s.errors.iter().filter(|e| !e.resolved).map(error_line).collect()),
         ("Files changed", s.files_changed.iter().map(|f| format!("`{f}`")).collect()),
         ("Commands run", s.commands.iter().map(|c| format!("`{}` → {}", c.command, c.outcome)).collect()),
+        ("Errors resolved", s.errors.iter().filter(|e| e.resolved).map(error_line).collect()),
         ("Files read", s.files_read.iter().map(|f| format!("`{f}`")).collect()),
         ("Identifiers to keep exactly", s.identifiers.iter().map(|i| format!("`{i}`")).collect()),
         ("Earlier requests", earlier),
@@ -123,8 +122,12 @@ fn list_sections(record: &MemoryRecord) -> Vec<ListSection> {
         .collect()
 }
 
-/// Takes one item per section per turn, newest first, while it fits.
-fn fill_in_turns(lists: &mut [ListSection], mut budget: usize) {
+fn error_line(e: &super::extract::ErrorSeen) -> String {
+    format!("{}{}", e.message, e.source.as_deref().map(|src| format!(" ({src})")).unwrap_or_default())
+}
+
+/// Takes one item per section per turn, newest first, while it fits; returns what is left.
+fn fill_in_turns(lists: &mut [ListSection], mut budget: usize) -> usize {
     loop {
         let mut progressed = false;
         for list in lists.iter_mut() {
@@ -137,7 +140,7 @@ fn fill_in_turns(lists: &mut [ListSection], mut budget: usize) {
             }
         }
         if !progressed {
-            return;
+            return budget;
         }
     }
 }
@@ -192,6 +195,7 @@ mod tests {
             chain: vec![],
             summary: SummaryInfo { mode: "extract".into(), source: "extract".into(), fallback_reason: None },
             sections,
+            fidelity: crate::memory::Fidelity::current(),
             handoff: String::new(),
             read_stats: ReadStats::default(),
             injected_into: None,
@@ -203,7 +207,7 @@ mod tests {
     }
 
     #[test]
-    fn stays_under_the_budget_and_keeps_every_section_newest_first() {
+    fn stays_under_the_budget_and_spends_it_on_the_decisive_sections_newest_first() {
         let many = |prefix: &str| (0..200).map(|i| format!("{prefix} {i} {}", "x".repeat(40))).collect::<Vec<_>>();
         let sections = Sections {
             platform_summary: Some(PlatformSummary { text: "S".repeat(20_000), source: "Claude Code compaction".into(), at: None }),
@@ -220,11 +224,16 @@ mod tests {
             assert!(text.len() <= max, "{} > {max}", text.len());
             assert!(text.contains("## Summary"));
         }
-        let text = render(&record_with(sections), 6000);
+        let text = render(&record_with(sections.clone()), 6000);
         assert!(text.contains("the goal") && text.contains("the latest ✓"));
-        assert!(text.contains("decision 199") && text.contains("todo 199") && text.contains("`cmd 199` → ok"));
+        assert!(text.contains("decision 199") && text.contains("todo 199") && text.contains("`/f 199"));
         assert!(!text.contains("decision 0 "));
         assert!(text.find("## Summary").unwrap() < text.find("## Goal").unwrap());
+        // The trail (commands here) gets what the decisive sections leave.
+        assert!(!text.contains("## Commands run"), "the decisive sections filled the budget");
+        let few = Sections { decisions: many("decision")[195..].to_vec(), open_items: many("todo")[195..].to_vec(), files_changed: Vec::new(), ..sections };
+        let text = render(&record_with(few), 6000);
+        assert!(text.contains("decision 195") && text.contains("`cmd 199` → ok"), "{text}");
     }
 
     #[test]

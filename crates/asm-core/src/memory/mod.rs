@@ -119,6 +119,9 @@ pub struct MemoryRecord {
     pub summary: SummaryInfo,
     #[serde(flatten)]
     pub sections: Sections,
+    /// Which sections the new session may take literally.
+    #[serde(default = "Fidelity::current")]
+    pub fidelity: Fidelity,
     /// The Markdown a new session is given (under ASM_HANDOFF_MAX_BYTES).
     pub handoff: String,
     pub read_stats: ReadStats,
@@ -142,6 +145,25 @@ pub struct MemoryRecord {
 
 fn first_generation() -> u32 {
     1
+}
+
+/// Which sections are copied from the transcript character for character (secrets masked,
+/// long entries cut with "…") and which are condensed (written by a model, assembled or cut
+/// by ASM), so a new session knows what it can quote.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fidelity {
+    pub verbatim: Vec<String>,
+    pub condensed: Vec<String>,
+}
+
+impl Fidelity {
+    pub fn current() -> Fidelity {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        Fidelity {
+            verbatim: names(&["goal", "latest_request", "user_requests", "decisions", "files_read", "files_changed", "commands", "errors", "identifiers"]),
+            condensed: names(&["platform_summary", "open_items", "subagent_results"]),
+        }
+    }
 }
 
 impl MemoryRecord {
@@ -201,7 +223,7 @@ fn context_engine_note(rt: &Runtime) -> Option<String> {
 
 /// Extracts without storing: the record as it would be written (chain not linked yet).
 pub fn build_record(rt: &Runtime, info: &SessionInfo, outcome: summary::Outcome) -> Result<MemoryRecord, MemoryError> {
-    let mut extractor = extract::Extractor::new();
+    let mut extractor = extract::Extractor::for_session(extract::OwnIds::of(&info.session_id, info.key.as_deref(), info.cwd.as_deref()));
     let stats = crate::platform::read_events(info, &mut |event| extractor.push(event.clipped()))?;
     let mut sections = extractor.finish();
     let summary = outcome.apply(&rt.config, &mut sections);
@@ -223,6 +245,7 @@ pub fn build_record(rt: &Runtime, info: &SessionInfo, outcome: summary::Outcome)
         chain: Vec::new(),
         summary,
         sections,
+        fidelity: Fidelity::current(),
         handoff: String::new(),
         read_stats: stats,
         injected_into: None,

@@ -480,6 +480,7 @@ pub(crate) mod tests {
             chain: vec![],
             summary: SummaryInfo { mode: "extract".into(), source: "extract".into(), fallback_reason: None },
             sections: Sections { goal: Some(format!("goal of {id}")), ..Sections::default() },
+            fidelity: crate::memory::Fidelity::current(),
             handoff: String::new(),
             read_stats: ReadStats::default(),
             injected_into: None,
