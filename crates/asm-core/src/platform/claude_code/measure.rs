@@ -172,6 +172,11 @@ impl TailScan {
             }
             return;
         }
+        // From a user line the tail needs only the cwd; once known, a tool result of megabytes
+        // is not parsed for nothing (parsing is most of a listing's cost).
+        if kinds.only(Kinds::USER) && self.facts.cwd.is_some() {
+            return;
+        }
         match Line::parse(bytes) {
             Ok(line) => self.parsed(&line),
             // A line of another type that does not parse cannot have been the answer.

@@ -36,6 +36,11 @@ impl Kinds {
     pub fn any(self) -> bool {
         self.0 != 0
     }
+
+    /// No interesting type but `flag`.
+    pub fn only(self, flag: u16) -> bool {
+        self.0 == flag
+    }
 }
 
 /// Scans a line for `"type":"…"` pairs (JSON inside string values is escaped, so only real
