@@ -7,13 +7,16 @@
 //!   (stat every transcript), ccusage on the same corpus, peak RSS of each, the doubled-bytes
 //!   scaling, the CPU of an idle monitor round, and every session checked against the
 //!   generator's truth (traps included);
+//! - the handoff quality probe (`quality/`): what survives extraction, per category;
 //! - extraction of a 200 MB transcript and of hostile records, the outbox drain, and the
 //!   gateway's hang-to-restart time.
 //!
 //! Prints one table and writes the same as JSON (`ASM_BENCH_JSON`, default
 //! `target/bench.json`). Sizes: ASM_BENCH_SIZES (default `3000,10000` sessions),
 //! ASM_BENCH_BYTES (per session, default 200000), ASM_BENCH_RUNS (default 7);
-//! ASM_BENCH_ONLY=hostile runs the extraction cases alone, ASM_BENCH_ONLY=listing the table.
+//! ASM_BENCH_ONLY=hostile runs the extraction cases alone, ASM_BENCH_ONLY=listing the table,
+//! ASM_BENCH_ONLY=quality the handoff probe (`make quality`; ASM_QUALITY_DEBUG=1 prints each
+//! miss and each wrong entry).
 
 mod bench_gateway;
 mod bench_hostile;
