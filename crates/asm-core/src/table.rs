@@ -183,6 +183,9 @@ fn truncate(s: &str, max: usize) -> String {
 }
 
 fn append_errors(out: &mut String, list: &SessionList) {
+    if list.idle_not_listed > 0 {
+        out.push_str(&format!("\n{} more session(s) not changed within --changed-within: not listed", list.idle_not_listed));
+    }
     for e in &list.errors {
         out.push_str(&format!("\nnot read: {} {}: {}", e.platform, e.source, e.message));
     }
@@ -264,5 +267,11 @@ mod tests {
         let text = render(&SessionList { sessions: vec![wide, narrow], errors: vec![], idle_not_listed: 0 }, &opts());
         let model_at: Vec<usize> = text.lines().skip(1).map(|l| unicode_width::UnicodeWidthStr::width(&l[..l.find("claude-sonnet").unwrap()])).collect();
         assert_eq!(model_at[0], model_at[1], "the MODEL column starts at the same display column:\n{text}");
+    }
+
+    #[test]
+    fn sessions_passed_over_by_changed_within_are_counted_below_the_table() {
+        let text = render(&SessionList { sessions: vec![session("aaaaaaaa1111", Some(50.0))], errors: vec![], idle_not_listed: 3 }, &opts());
+        assert!(text.ends_with("\n3 more session(s) not changed within --changed-within: not listed"), "{text}");
     }
 }
