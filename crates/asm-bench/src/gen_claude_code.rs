@@ -253,6 +253,21 @@ impl Session {
                 break;
             }
             line(out, format!(r#"{{"type":"tools-used","sessionId":"{}","tools":["Read"]}}"#, self.id))?;
+            // Claude Code compacts a 200k session on its own before it fills; a long session
+            // has boundaries in the middle (a response follows each).
+            if context > AUTO_COMPACT_AT {
+                let post = 20_000 + rng.below(10_000);
+                let boundary_uuid = rng.uuid();
+                line(
+                    out,
+                    format!(
+                        r#"{{"type":"system","subtype":"compact_boundary","content":"Conversation compacted","compactMetadata":{{"trigger":"auto","preTokens":{context},"postTokens":{post}}},{}}}"#,
+                        self.envelope(&parent, &boundary_uuid, second + 6)
+                    ),
+                )?;
+                parent = format!("\"{boundary_uuid}\"");
+                context = post;
+            }
         }
         match trap {
             Some(Trap::FarFromTheEnd) => {
@@ -331,6 +346,9 @@ impl Session {
         Ok(measured)
     }
 }
+
+/// Where the generated 200k sessions compact (Claude Code's own threshold is near 167k).
+const AUTO_COMPACT_AT: u64 = 160_000;
 
 fn usage(context: u64, creation: u64, output: u64) -> String {
     let read = context.saturating_sub(creation);
