@@ -109,13 +109,12 @@ fn session(p: usize, i: usize, turns: usize, platform: &Platform) -> Session {
 /// The sessions the real tools recorded (the e2e fixtures), with the truth written by hand
 /// in `tests/fixtures/quality/recorded-truth.json`.
 fn recorded_sessions(home: &Path) -> std::io::Result<Vec<(&'static Platform, Session)>> {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures");
+    let fixtures = asm_testkit::fixtures_dir();
     let _ = std::fs::remove_dir_all(home);
-    copy_tree(&fixtures.join("claude-code/projects"), &home.join(".claude/projects"))?;
+    asm_testkit::copy_tree(&fixtures.join("claude-code/projects"), &home.join(".claude/projects"))?;
     let db = home.join(".local/share/opencode/opencode.db");
     std::fs::create_dir_all(db.parent().unwrap_or(home))?;
-    let dump = std::fs::read_to_string(fixtures.join("opencode/v1.18.33/opencode.db.dump.sql"))?;
-    rusqlite::Connection::open(&db).and_then(|c| c.execute_batch(&dump)).map_err(std::io::Error::other)?;
+    drop(asm_testkit::opencode::fixture_db(&db));
     let truth: Value = serde_json::from_slice(&std::fs::read(fixtures.join("quality/recorded-truth.json"))?)?;
     let mut sessions = Vec::new();
     for entry in truth["sessions"].as_array().into_iter().flatten() {
@@ -125,20 +124,6 @@ fn recorded_sessions(home: &Path) -> std::io::Result<Vec<(&'static Platform, Ses
         sessions.push((platform, Session { id, cwd: String::new(), steps: Vec::new(), truth: t }));
     }
     Ok(sessions)
-}
-
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }
 
 fn write(home: &Path, platform: &Platform, sessions: &[Session]) -> std::io::Result<()> {
