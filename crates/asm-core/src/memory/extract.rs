@@ -426,15 +426,16 @@ impl Extractor {
     fn tool_result(&mut self, id: &str, name: Option<String>, input: Option<Value>, output: &str, is_error: bool) {
         let call = self.pending.remove(id);
         let name = name.or_else(|| call.as_ref().map(|c| c.name.clone())).unwrap_or_default();
+        // OpenCode reports a tool once, finished, with its input: its todo list is here (a
+        // call seen before its result was read when it came).
+        if let Some(items) = input.as_ref().and_then(|input| unfinished_todos(&name, input)) {
+            self.todo_tool_items = items;
+        }
         let input = match (input, call) {
             (Some(input), _) => input,
             (None, Some(call)) => call.input,
             (None, None) => Value::Null,
         };
-        // OpenCode reports a tool once, finished, with its input: its todo list is here.
-        if let Some(items) = unfinished_todos(&name, &input) {
-            self.todo_tool_items = items;
-        }
         let kind = tool_kind(&name);
         let command = (kind == ToolKind::Command).then(|| command_of(&input)).flatten();
         if let Some(command) = &command {

@@ -41,7 +41,6 @@ pub fn discover(rt: &Runtime, listing: &Listing) -> SessionList {
         );
     }
     let all_files = files.len();
-    let present: Option<HashSet<String>> = listing.index.map(|_| files.iter().map(|(f, _)| path_text(&f.path)).collect());
     if let Some(since) = listing.changed_since {
         let since = SystemTime::from(since);
         let before = files.len();
@@ -66,14 +65,19 @@ pub fn discover(rt: &Runtime, listing: &Listing) -> SessionList {
         measured: std::sync::Mutex::new(Vec::new()),
     };
     let results = measure_all(&files, &ctx);
-    if let (Some(index), Some(present)) = (listing.index, present) {
+    if let Some(index) = listing.index {
         let measured = std::mem::take(&mut *ctx.measured.lock().unwrap_or_else(|e| e.into_inner()));
         log::debug!("claude-code: {} of {} transcripts read, the others unchanged since the index or idle", measured.len(), all_files);
-        // Only a full listing knows which transcripts are gone.
-        let full = listing.changed_since.is_none();
-        if !measured.is_empty() || (full && ctx.remembered.len() != present.len()) {
-            let gone = |key: &str| present.contains(key);
-            index.save(INDEX, &measured, full.then_some(&gone as &dyn Fn(&str) -> bool));
+        match listing.changed_since {
+            // Only a full listing knows which transcripts are gone: their entries go.
+            None => {
+                let present: HashSet<String> = files.iter().map(|(f, _)| path_text(&f.path)).collect();
+                if !measured.is_empty() || ctx.remembered.len() != present.len() {
+                    index.save(INDEX, &measured, Some(&|key: &str| present.contains(key)));
+                }
+            }
+            Some(_) if !measured.is_empty() => index.save(INDEX, &measured, None),
+            Some(_) => {}
         }
     }
     for result in results {
