@@ -25,15 +25,7 @@ fn mock_provider() -> MockServer {
         let body = req.body_text();
         let text = if body.contains("<conversation>") { format!("## Objective\n- {SUMMARY_MARK}") } else { "Hello from the e2e mock.".to_string() };
         let usage = json!({"prompt_tokens": 3000, "completion_tokens": 42, "total_tokens": 3042, "prompt_tokens_details": {"cached_tokens": 1000}});
-        let chunk = |delta: Value, finish: Value| json!({"id":"chatcmpl-e2e","object":"chat.completion.chunk","created":1,"model":"mock-model","choices":[{"index":0,"delta":delta,"finish_reason":finish}]});
-        let chunks = [
-            chunk(json!({"role":"assistant","content":text}), Value::Null),
-            chunk(json!({}), json!("stop")),
-            json!({"id":"chatcmpl-e2e","object":"chat.completion.chunk","created":1,"model":"mock-model","choices":[],"usage":usage}),
-        ];
-        let mut out: String = chunks.iter().map(|c| format!("data: {c}\n\n")).collect();
-        out.push_str("data: [DONE]\n\n");
-        Response::new(200, "text/event-stream", out)
+        asm_testkit::openai::chat_stream(&text, &usage)
     })
 }
 

@@ -58,6 +58,11 @@ fn answer(req: &Request, prompt_tokens: u64) -> Response {
     };
     let usage =
         json!({"prompt_tokens": prompt_tokens, "completion_tokens": 42, "total_tokens": prompt_tokens + 42, "prompt_tokens_details": {"cached_tokens": 0}});
+    chat_stream(&text, &usage)
+}
+
+/// A streamed chat completion (server-sent events) answering `text`, ending with `usage`.
+pub fn chat_stream(text: &str, usage: &Value) -> Response {
     let chunk = |delta: Value, finish: Value| json!({"id":"chatcmpl-e2e","object":"chat.completion.chunk","created":1,"model":"mock-model","choices":[{"index":0,"delta":delta,"finish_reason":finish}]});
     let chunks = [
         chunk(json!({"role":"assistant","content":text}), Value::Null),

@@ -27,10 +27,6 @@ const USER_SETTINGS: &str = r#"{
 }
 "#;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
 fn bin_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_asm_monitor")).parent().unwrap().to_path_buf()
 }
@@ -122,7 +118,7 @@ fn claude_code_sessions_hand_over_to_the_next_session_and_keep_their_key_informa
     std::fs::write(world.settings(), USER_SETTINGS).unwrap();
 
     // 1. The install, as the README's first command runs it.
-    let install = world.command(&repo().join("scripts/install.sh")).args(["--bin-dir", bin_dir().to_str().unwrap()]).output().unwrap();
+    let install = world.command(&asm_testkit::repo_root().join("scripts/install.sh")).args(["--bin-dir", bin_dir().to_str().unwrap()]).output().unwrap();
     assert!(install.status.success(), "install: {}\n{}", text(&install.stdout), text(&install.stderr));
     let settings: Value = serde_json::from_str(&std::fs::read_to_string(world.settings()).unwrap()).unwrap();
     assert_eq!(settings["model"], "sonnet");

@@ -22,10 +22,6 @@ use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "e2e-server-pw";
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
 fn bin_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_asm_monitor")).parent().unwrap().to_path_buf()
 }
@@ -161,7 +157,7 @@ fn opencode_sessions_hand_over_to_the_next_session_and_to_a_continuation_through
     std::fs::write(world.p("home/.config/opencode/opencode.json"), world.mock.opencode_config().to_string()).unwrap();
 
     // 1. The install puts ASM's plugin where OpenCode 1.18.33 loads global plugins.
-    let install = world.command(&repo().join("scripts/install.sh")).args(["--bin-dir", bin_dir().to_str().unwrap()]).output().unwrap();
+    let install = world.command(&asm_testkit::repo_root().join("scripts/install.sh")).args(["--bin-dir", bin_dir().to_str().unwrap()]).output().unwrap();
     assert!(install.status.success(), "install: {}\n{}", text(&install.stdout), text(&install.stderr));
     let plugin = world.p("home/.config/opencode/plugin/asm-auto-session-manager.js");
     assert!(std::fs::read_to_string(&plugin).unwrap().contains("asm_memory_manager"), "the plugin is installed with ASM's command");

@@ -9,10 +9,6 @@ use std::time::{Duration, Instant};
 
 const TOOLS: [&str; 5] = ["monitor", "session_manager", "memory_manager", "gateway_monitor", "health_check"];
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
-
 fn bin_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_BIN_EXE_asm_monitor")).parent().unwrap().to_path_buf();
     for t in TOOLS {
@@ -33,7 +29,7 @@ impl Installed {
         let home = tmp.join("home");
         let state = tmp.join("state");
         std::fs::create_dir_all(&home).unwrap();
-        let out = Command::new(repo().join("scripts/install.sh"))
+        let out = Command::new(asm_testkit::repo_root().join("scripts/install.sh"))
             .args(["--bin-dir", bin_dir().to_str().unwrap()])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -118,11 +114,11 @@ fn reinstall_upgrades_in_place_and_keeps_state_and_memory() {
     std::fs::create_dir_all(&memory).unwrap();
     std::fs::write(memory.join("abc.json"), "{}").unwrap();
     std::fs::write(i.state.join(".asm_state.json"), "{\"schema_version\":1,\"quota\":{\"paused\":true}}").unwrap();
-    let out = i.cmd(repo().join("scripts/install.sh")).args(["--bin-dir", bin_dir().to_str().unwrap()]).output().unwrap();
+    let out = i.cmd(asm_testkit::repo_root().join("scripts/install.sh")).args(["--bin-dir", bin_dir().to_str().unwrap()]).output().unwrap();
     assert!(out.status.success());
     assert_eq!(std::fs::read_to_string(memory.join("abc.json")).unwrap(), "{}");
     assert!(std::fs::read_to_string(i.state.join(".asm_state.json")).unwrap().contains("paused"));
-    let out = i.cmd(repo().join("scripts/install.sh")).arg("--uninstall").output().unwrap();
+    let out = i.cmd(asm_testkit::repo_root().join("scripts/install.sh")).arg("--uninstall").output().unwrap();
     assert!(out.status.success());
     assert!(!i.state.join("skills/auto-session-manager").exists());
     assert!(memory.join("abc.json").exists(), "uninstall keeps memory files");
@@ -215,7 +211,7 @@ fn daemon_shows_as_asm_monitor_refuses_a_twin_reports_its_status_reloads_on_sigh
 fn an_upgrade_restarts_a_running_daemon_and_uninstall_leaves_no_process() {
     let i = Installed::new();
     let old = start_daemon(&i, "45");
-    let out = i.cmd(repo().join("scripts/install.sh")).args(["--bin-dir", bin_dir().to_str().unwrap()]).output().unwrap();
+    let out = i.cmd(asm_testkit::repo_root().join("scripts/install.sh")).args(["--bin-dir", bin_dir().to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("restarted the monitor daemon on the new binaries"), "{}", String::from_utf8_lossy(&out.stdout));
     assert!(gone(old), "the old daemon ended");
@@ -224,7 +220,7 @@ fn an_upgrade_restarts_a_running_daemon_and_uninstall_leaves_no_process() {
     let new = status["pid"].as_i64().unwrap() as i32;
     assert_eq!((status["mode"].as_str(), status["interval_secs"].as_u64()), (Some("daemon"), Some(45)), "same mode and interval: {status}");
 
-    let out = i.cmd(repo().join("scripts/install.sh")).arg("--uninstall").output().unwrap();
+    let out = i.cmd(asm_testkit::repo_root().join("scripts/install.sh")).arg("--uninstall").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(gone(new), "uninstall stopped the daemon");
     assert!(!i.state.join("skills/auto-session-manager").exists());
@@ -243,7 +239,8 @@ fn install_service_writes_path_and_the_settings_file_and_uninstall_removes_the_u
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     }
     let path = format!("{}:{}", tools.display(), std::env::var("PATH").unwrap_or_default());
-    let out = i.cmd(repo().join("scripts/install-service.sh")).env("PATH", &path).env("XDG_CONFIG_HOME", i.home.join(".config")).output().unwrap();
+    let out =
+        i.cmd(asm_testkit::repo_root().join("scripts/install-service.sh")).env("PATH", &path).env("XDG_CONFIG_HOME", i.home.join(".config")).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let unit = std::fs::read_to_string(i.home.join(".config/systemd/user/asm-monitor.service")).unwrap();
     let path_line = unit.lines().find(|l| l.starts_with("Environment=PATH=")).unwrap();
@@ -254,7 +251,13 @@ fn install_service_writes_path_and_the_settings_file_and_uninstall_removes_the_u
     assert_eq!(mode, 0o600, "the settings file may hold tokens");
     assert!(std::fs::read_to_string(&log).unwrap().contains("--user enable asm-monitor.service"));
 
-    let out = i.cmd(repo().join("scripts/install.sh")).arg("--uninstall").env("PATH", &path).env("XDG_CONFIG_HOME", i.home.join(".config")).output().unwrap();
+    let out = i
+        .cmd(asm_testkit::repo_root().join("scripts/install.sh"))
+        .arg("--uninstall")
+        .env("PATH", &path)
+        .env("XDG_CONFIG_HOME", i.home.join(".config"))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(!i.home.join(".config/systemd/user/asm-monitor.service").exists(), "the unit is gone");
     assert!(std::fs::read_to_string(&log).unwrap().contains("--user disable --now asm-monitor.service"));
