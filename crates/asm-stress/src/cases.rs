@@ -8,20 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 fn run(home: &Path, tool: &str, args: &[&str]) -> Option<Output> {
-    let child =
-        Command::new(bin(tool)).args(args).env_clear().envs(env_of(home)).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().ok()?;
-    let pid = child.id() as i32;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(out) => out.ok(),
-        Err(_) => {
-            asm_core::proc::signal_pid(pid, asm_core::proc::Signal::SIGKILL);
-            None
-        }
-    }
+    asm_testkit::output_within(Command::new(bin(tool)).args(args).env_clear().envs(env_of(home)), Duration::from_secs(60))
 }
 
 fn fresh(root: &Path, tag: &str) -> std::path::PathBuf {

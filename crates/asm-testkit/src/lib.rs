@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub mod anthropic;
+pub mod claude_code;
 pub mod openai;
 pub mod openclaw;
 pub mod opencode;
@@ -63,6 +64,25 @@ pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Runs `cmd` to its end with stdout and stderr captured; a run longer than `limit` has its
+/// process killed and gives None (the hangs the hostile cases used to cause).
+pub fn output_within(cmd: &mut std::process::Command, limit: Duration) -> Option<std::process::Output> {
+    use std::process::Stdio;
+    let child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().ok()?;
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => out.ok(),
+        Err(_) => {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            None
+        }
+    }
 }
 
 /// The repository's top folder (scripts, fixtures, docs).

@@ -34,19 +34,7 @@ fn command(home: &TempDir, tool: &str, args: &[&str]) -> Command {
 /// Runs a tool; one that does not end within a minute is killed and the test fails (a hang
 /// is what these cases used to cause).
 fn run(home: &TempDir, tool: &str, args: &[&str]) -> Output {
-    let child = command(home, tool, args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    let pid = child.id() as i32;
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            asm_core::proc::signal_pid(pid, asm_core::proc::Signal::SIGKILL);
-            panic!("asm_{tool} {args:?} hung");
-        }
-    }
+    asm_testkit::output_within(&mut command(home, tool, args), Duration::from_secs(60)).unwrap_or_else(|| panic!("asm_{tool} {args:?} hung"))
 }
 
 fn text(b: &[u8]) -> String {

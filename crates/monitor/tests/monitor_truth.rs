@@ -32,14 +32,8 @@ fn run(home: &TempDir, tool: &str, args: &[&str], env: &[(&str, &str)]) -> Outpu
 fn claude_session(home: &TempDir, id: &str, age: &str) {
     let project = home.join(".claude/projects/-w");
     std::fs::create_dir_all(&project).unwrap();
-    let lines = [
-        format!(r#"{{"type":"user","sessionId":"{id}","cwd":"/w","uuid":"u1","message":{{"role":"user","content":"split the parser into two modules"}}}}"#),
-        format!(
-            r#"{{"type":"assistant","sessionId":"{id}","cwd":"/w","uuid":"a1","parentUuid":"u1","message":{{"id":"msg_1","role":"assistant","model":"claude-sonnet-4-5","content":[{{"type":"text","text":"We decided to keep the reader streaming."}}],"usage":{{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":170000,"output_tokens":5}}}}}}"#
-        ),
-    ];
     let file = project.join(format!("{id}.jsonl"));
-    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+    std::fs::write(&file, asm_testkit::claude_code::transcript_at_85_percent(id)).unwrap();
     let touched = Command::new("touch").args(["-d", age]).arg(&file).status().unwrap();
     assert!(touched.success());
 }

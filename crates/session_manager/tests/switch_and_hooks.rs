@@ -14,13 +14,7 @@ fn home_with_one_claude_session() -> TempDir {
     let home = TempDir::new("sm-switch");
     let project = home.join(".claude/projects/-w");
     std::fs::create_dir_all(&project).unwrap();
-    let lines = [
-        format!(r#"{{"type":"user","sessionId":"{ID}","cwd":"/w","uuid":"u1","message":{{"role":"user","content":"split the parser into two modules"}}}}"#),
-        format!(
-            r#"{{"type":"assistant","sessionId":"{ID}","cwd":"/w","uuid":"a1","parentUuid":"u1","message":{{"id":"msg_1","role":"assistant","model":"claude-sonnet-4-5","content":[{{"type":"text","text":"We decided to keep the reader streaming."}}],"usage":{{"input_tokens":100,"cache_creation_input_tokens":0,"cache_read_input_tokens":170000,"output_tokens":5}}}}}}"#
-        ),
-    ];
-    std::fs::write(project.join(format!("{ID}.jsonl")), lines.join("\n") + "\n").unwrap();
+    std::fs::write(project.join(format!("{ID}.jsonl")), asm_testkit::claude_code::transcript_at_85_percent(ID)).unwrap();
     home
 }
 
