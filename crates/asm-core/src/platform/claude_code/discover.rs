@@ -41,14 +41,13 @@ pub fn discover(rt: &Runtime, listing: &Listing) -> SessionList {
         );
     }
     let all_files = files.len();
-    if let Some(since) = listing.changed_since {
-        let since = SystemTime::from(since);
+    if listing.changed_since.is_some() {
         let before = files.len();
         for (file, _) in files.iter_mut() {
             file.stat = std::fs::metadata(&file.path).ok().map(|m| FileStat::of(&m));
         }
         // A transcript with no stat is kept: measuring it reports why.
-        files.retain(|(f, _)| f.stat.and_then(|s| s.modified).is_none_or(|m| m >= since));
+        files.retain(|(f, _)| listing.keeps(f.stat.and_then(|s| s.modified).map(DateTime::<Utc>::from)));
         list.idle_not_listed = before - files.len();
     }
     let remembered = match (listing.index, listing.changed_since) {
